@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// The `task-worker` command. In a checkout it runs the TypeScript source (Node >= 22.18 strips
+// types); in the published package, where only dist/ ships, it runs the build.
+import { existsSync } from 'node:fs';
+
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 18)) {
+  console.error(`task-worker needs Node >= 22.18 (this is ${process.version}).`);
+  process.exit(1);
+}
+const source = new URL('../worker/cli.ts', import.meta.url);
+const { main } = await import(existsSync(source) ? source.href : new URL('../dist/worker/cli.js', import.meta.url).href);
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,72 @@
+import type { Database } from '../src/database.ts';
+import type { TaskRegistry } from '../src/define-tasks.ts';
+import { createNeonHttpDatabase } from '../src/drivers/neon-http-database.ts';
+import { ConfigError } from '../src/errors.ts';
+import { createTaskClient, type TaskClient } from './task-client.ts';
+
+export interface ClientOptions {
+  /** Neon (or local endpoint) connection string; used through Neon's HTTP driver. */
+  databaseUrl?: string;
+  /** An injected driver instead, e.g. `createPgDatabase` from `edge-task-worker/node`. */
+  database?: Database;
+  /** SQL-over-HTTP endpoint for `databaseUrl` (default: Neon's), e.g. `task-worker dev`'s. */
+  neonFetchEndpoint?: string;
+  /** Schema holding the tables (default: task_worker). */
+  schema?: string;
+  /** Largest `args` + `kwargs` in bytes of JSON (default: 1 MiB). */
+  maxPayloadBytes?: number;
+}
+
+/** Environment variables `createClient.fromEnv` reads (Workers bindings or `process.env`). */
+export interface ClientEnv {
+  /** Required. */
+  DATABASE_URL?: string;
+  /** Local SQL-over-HTTP endpoint, e.g. from `task-worker dev`. */
+  NEON_FETCH_ENDPOINT?: string;
+  /** Schema (default: task_worker). */
+  TASK_WORKER_SCHEMA?: string;
+  [key: string]: unknown;
+}
+
+function create<R extends TaskRegistry = TaskRegistry>(options: ClientOptions): TaskClient<R> {
+  if (options.database) {
+    return createTaskClient<R>({ ...options, database: options.database, ownsDatabase: false });
+  }
+  if (!options.databaseUrl) {
+    throw new ConfigError('createClient needs a databaseUrl (Neon connection string) or a database driver.');
+  }
+  const database = createNeonHttpDatabase({
+    connectionString: options.databaseUrl,
+    fetchEndpoint: options.neonFetchEndpoint,
+  });
+  return createTaskClient<R>({ ...options, database, ownsDatabase: true });
+}
+
+function fromEnv<R extends TaskRegistry = TaskRegistry>(env?: ClientEnv): TaskClient<R> {
+  const source = env ?? (globalThis as { process?: { env?: ClientEnv } }).process?.env ?? {};
+  const text = (key: string): string | undefined => {
+    const value = source[key];
+    return typeof value === 'string' && value !== '' ? value : undefined;
+  };
+  const databaseUrl = text('DATABASE_URL');
+  if (!databaseUrl) throw new ConfigError('DATABASE_URL is not set; createClient.fromEnv needs it.');
+  return create<R>({
+    databaseUrl,
+    neonFetchEndpoint: text('NEON_FETCH_ENDPOINT'),
+    schema: text('TASK_WORKER_SCHEMA'),
+  });
+}
+
+/**
+ * Creates a client. With `databaseUrl` it uses Neon's HTTP driver (one HTTPS request per
+ * statement, edge-safe); with `database` it uses the driver given.
+ *
+ * ```ts
+ * const client = createClient<typeof tasks>({ databaseUrl: env.DATABASE_URL });
+ * const task = await client.createTask('app.tasks.multiply_numbers', { args: [2, 3] });
+ * ```
+ */
+export const createClient: typeof create & {
+  /** Creates a client from env vars or Workers bindings: `DATABASE_URL`, `NEON_FETCH_ENDPOINT`, `TASK_WORKER_SCHEMA`. */
+  fromEnv: typeof fromEnv;
+} = Object.assign(create, { fromEnv });

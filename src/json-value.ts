@@ -1,0 +1,74 @@
+/**
+ * Strict JSON serialisation. `JSON.stringify` silently turns `NaN` into `null`, drops
+ * `undefined` array slots to `null`, turns a `Map` into `{}` and throws an opaque error on
+ * `BigInt` or cycles. Arguments are stored for later execution, so a silent change is data
+ * loss: here every value that would not survive the round trip is refused, with its path.
+ * @module
+ */
+import { TaskValidationError } from './errors.ts';
+
+// Postgres `jsonb` refuses NUL characters and lone surrogates; catching them here keeps the
+// error typed and the row unwritten instead of surfacing as a 22P05 from the database.
+// eslint-disable-next-line no-control-regex
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function fail(field: string, path: string, what: string): never {
+  throw new TaskValidationError('NOT_JSON', field, `${path} is ${what}, which is not JSON; convert it first.`);
+}
+
+function check(value: unknown, field: string, path: string, ancestors: Set<object>): void {
+  switch (typeof value) {
+    case 'string':
+      if (UNSTORABLE.test(value)) fail(field, path, 'a string with a NUL character or a lone surrogate');
+      return;
+    case 'boolean':
+      return;
+    case 'number':
+      if (!Number.isFinite(value)) fail(field, path, String(value));
+      return;
+    case 'bigint':
+      fail(field, path, `a BigInt (${value}n); pass it as a string`);
+    // falls through (fail never returns)
+    case 'undefined':
+      fail(field, path, 'undefined');
+    // falls through
+    case 'function':
+      fail(field, path, 'a function');
+    // falls through
+    case 'symbol':
+      fail(field, path, 'a symbol');
+  }
+  if (value === null) return;
+  const object = value as object;
+  if (ancestors.has(object)) fail(field, path, 'a circular reference');
+  const toJSON = (object as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === 'function') {
+    // Dates and similar define their own JSON form; check what they turn into.
+    check(toJSON.call(object), field, path, ancestors);
+    return;
+  }
+  ancestors.add(object);
+  if (Array.isArray(object)) {
+    for (let i = 0; i < object.length; i++) check(object[i], field, `${path}[${i}]`, ancestors);
+  } else {
+    const proto = Object.getPrototypeOf(object);
+    if (proto !== Object.prototype && proto !== null) {
+      fail(field, path, `a ${(object.constructor as { name?: string } | undefined)?.name ?? 'class'} instance`);
+    }
+    for (const [key, child] of Object.entries(object)) {
+      // An undefined property means "not set" and is dropped, as JSON.stringify does.
+      if (child !== undefined) check(child, field, `${path}.${key}`, ancestors);
+    }
+  }
+  ancestors.delete(object);
+}
+
+/**
+ * Serialises `value` to JSON text, or throws {@link TaskValidationError} (`NOT_JSON`) naming
+ * the first value that is not JSON: BigInt, function, symbol, `undefined` in an array,
+ * `NaN`/`Infinity`, a class instance such as `Map`, a cycle, or a string Postgres cannot store.
+ */
+export function toStrictJson(value: unknown, field: string): string {
+  check(value, field, field, new Set());
+  return JSON.stringify(value);
+}

@@ -1,0 +1,72 @@
+/**
+ * The node-postgres driver (TCP, pooled): for containers, the worker and Node apps.
+ * @module
+ */
+import pg from 'pg';
+import { DatabaseError, type Database, type Query, type QueryResult, type Row } from '../database.ts';
+
+export interface PgDatabaseOptions {
+  /** `postgres://...` URL. Give this or `pool`. */
+  connectionString?: string;
+  /** An existing pool to use; it is not ended by `close()`. */
+  pool?: pg.Pool;
+  /** Pool size when this driver creates the pool (default: 10). */
+  max?: number;
+  /** Name shown in `pg_stat_activity` (default: edge-task-worker). */
+  applicationName?: string;
+}
+
+function result<R extends Row>(raw: pg.QueryResult): QueryResult<R> {
+  return { rows: raw.rows as R[], rowCount: raw.rowCount ?? 0 };
+}
+
+/** A {@link Database} over a `pg.Pool`. */
+export function createPgDatabase(options: PgDatabaseOptions): Database & { readonly pool: pg.Pool } {
+  const owned = !options.pool;
+  const pool =
+    options.pool ??
+    new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.max ?? 10,
+      application_name: options.applicationName ?? 'edge-task-worker',
+    });
+  // An idle client dying (server restart, network) must not crash the process; the pool
+  // replaces it on the next query.
+  if (owned) pool.on('error', () => undefined);
+  return {
+    pool,
+    async query<R extends Row = Row>(text: string, params?: readonly unknown[]) {
+      try {
+        return result<R>(await pool.query(text, params as unknown[] | undefined));
+      } catch (error) {
+        throw DatabaseError.from(error);
+      }
+    },
+    async transaction(queries: readonly Query[]) {
+      const client = await pool.connect().catch((error: unknown) => {
+        throw DatabaseError.from(error);
+      });
+      let broken: unknown;
+      try {
+        await client.query('begin');
+        const results: QueryResult[] = [];
+        for (const query of queries) {
+          results.push(result(await client.query(query.text, query.params as unknown[] | undefined)));
+        }
+        await client.query('commit');
+        return results;
+      } catch (error) {
+        await client.query('rollback').catch((rollbackError: unknown) => {
+          broken = rollbackError;
+        });
+        throw DatabaseError.from(error);
+      } finally {
+        // A client whose rollback failed is in an unknown state: destroy it, don't reuse it.
+        client.release(broken instanceof Error ? broken : undefined);
+      }
+    },
+    async close() {
+      if (owned) await pool.end();
+    },
+  };
+}

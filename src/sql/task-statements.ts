@@ -1,0 +1,74 @@
+/**
+ * SQL for the `tasks` table. Every state change is one parameterised statement; nothing
+ * else in the code base writes SQL against `tasks`.
+ * @module
+ */
+import { quoteSchema } from './schema-name.ts';
+
+const UNFINISHED = `('PENDING', 'PROGRESS')`;
+
+/** The statements of one schema, built once per client. */
+export interface TaskStatements {
+  /**
+   * Inserts N tasks from one JSON array param ($1) of
+   * `{id,name,args,kwargs,queue,priority,timeout,max_retries,run_at,delay,unique_key}`
+   * and returns one row per input, in input order: the new task, or for a `unique_key`
+   * that already has an unfinished task, that task. Idempotent per `id`: re-running the
+   * statement after an ambiguous network failure returns the rows it inserted before.
+   */
+  readonly taskInsertMany: string;
+  /** One task by id ($1). */
+  readonly taskGet: string;
+  /**
+   * Cancels a `PENDING` or `PROGRESS` task ($1 = id) and returns it with `changed = true`;
+   * returns an already-final task unchanged with `changed = false`; no row when unknown.
+   */
+  readonly taskCancel: string;
+}
+
+/** Builds the task statements for `schema`. */
+export function taskStatements(schema: string): TaskStatements {
+  const tasks = `${quoteSchema(schema)}.tasks`;
+  return {
+    taskInsertMany: `
+with input as (
+  select x.*, x.ord
+  from jsonb_to_recordset($1::jsonb) with ordinality as x(
+    id text, name text, args jsonb, kwargs jsonb, queue text, priority int, timeout int,
+    max_retries int, run_at timestamptz, delay float8, unique_key text, ord bigint)
+),
+inserted as (
+  insert into ${tasks} (id, name, args, kwargs, queue, priority, timeout, max_retries, run_at, unique_key)
+  select id, name, args, kwargs, queue, priority, timeout, max_retries,
+         coalesce(run_at, now() + make_interval(secs => coalesce(delay, 0))), unique_key
+  from input
+  order by ord
+  on conflict do nothing
+  returning *
+)
+select found.*
+from input
+cross join lateral (
+  select ins.*, 0 as preference from inserted ins
+  where ins.id = input.id or (input.unique_key is not null and ins.unique_key = input.unique_key)
+  union all
+  select existing.*, 1 from ${tasks} existing
+  where existing.id = input.id
+     or (input.unique_key is not null and existing.unique_key = input.unique_key and existing.status in ${UNFINISHED})
+  order by preference
+  limit 1
+) found
+order by input.ord`,
+    taskGet: `select * from ${tasks} where id = $1`,
+    taskCancel: `
+with cancelled as (
+  update ${tasks}
+  set status = 'CANCELLED', finished_at = now(), updated_at = now(), lease_until = null
+  where id = $1 and status in ${UNFINISHED}
+  returning *
+)
+select *, true as changed from cancelled
+union all
+select *, false from ${tasks} where id = $1 and not exists (select 1 from cancelled)`,
+  };
+}

@@ -1,0 +1,204 @@
+/**
+ * Validation of task options, done before anything is sent, so bad input gets a typed error
+ * and no row is written.
+ * @module
+ */
+import { TaskValidationError } from './errors.ts';
+import { toStrictJson } from './json-value.ts';
+
+/** Documented limits. */
+export const TASK_LIMITS = {
+  /** Longest task name, in characters. */
+  nameLength: 200,
+  /** Longest queue name, in characters. */
+  queueLength: 100,
+  /** Longest unique key, in characters. */
+  uniqueKeyLength: 200,
+  /** Timeout used when none is given, in seconds. */
+  defaultTimeout: 300,
+  /** Longest timeout, in seconds (7 days). */
+  maxTimeout: 604_800,
+  /** Largest `args` + `kwargs`, in UTF-8 bytes of JSON (1 MiB); configurable per client. */
+  maxPayloadBytes: 1_048_576,
+  /** Most retries a task may ask for. */
+  maxRetries: 1000,
+  /** Longest delay, in seconds (1 year). */
+  maxDelay: 31_536_000,
+} as const;
+
+const INT32_MAX = 2_147_483_647;
+const NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.:\-/]*$/;
+
+/** Options accepted by `createTask` (all optional). */
+export interface TaskOptions {
+  /** Positional arguments (default: `[]`). */
+  args?: readonly unknown[];
+  /** Keyword arguments (default: `{}`). */
+  kwargs?: Record<string, unknown>;
+  /** Seconds before the run is stopped, or `null` for none (default: 300). */
+  timeout?: number | null;
+  /** Named queue (default: `default`). */
+  queue?: string;
+  /** Higher runs first (default: 0). */
+  priority?: number;
+  /** Not before this time. Excludes `delay`. */
+  runAt?: Date | string;
+  /** Not before this many seconds from now (database clock). Excludes `runAt`. */
+  delay?: number;
+  /** Retries after a failure; unset means the worker's `--retry` (default: worker's). */
+  maxRetries?: number;
+  /** At most one unfinished task per key: a second `createTask` returns the first task. */
+  uniqueKey?: string;
+}
+
+const KNOWN_OPTIONS = new Set([
+  'args',
+  'kwargs',
+  'timeout',
+  'queue',
+  'priority',
+  'runAt',
+  'delay',
+  'maxRetries',
+  'uniqueKey',
+]);
+
+/** A task ready to insert: JSON already serialised, every value checked. */
+export interface ValidatedTask {
+  name: string;
+  argsJson: string;
+  kwargsJson: string;
+  timeout: number | null;
+  queue: string;
+  priority: number;
+  /** ISO timestamp, or null to use `delay` from the database clock. */
+  runAt: string | null;
+  delay: number;
+  maxRetries: number | null;
+  uniqueKey: string | null;
+}
+
+function invalid(code: ConstructorParameters<typeof TaskValidationError>[0], field: string, message: string): never {
+  throw new TaskValidationError(code, field, message);
+}
+
+function checkLabel(
+  value: unknown,
+  field: string,
+  code: 'INVALID_NAME' | 'INVALID_QUEUE' | 'INVALID_UNIQUE_KEY',
+  max: number,
+): string {
+  if (typeof value !== 'string') invalid(code, field, `${field} must be a string, got ${typeof value}.`);
+  if (value.length === 0) invalid(code, field, `${field} must not be empty.`);
+  if (value.length > max) invalid(code, field, `${field} is ${value.length} characters long; the limit is ${max}.`);
+  return value;
+}
+
+/** Checks a task name: 1–200 characters of letters, digits and `_ . : - /`. */
+export function validateTaskName(name: unknown): string {
+  checkLabel(name, 'name', 'INVALID_NAME', TASK_LIMITS.nameLength);
+  if (!NAME_PATTERN.test(name as string)) {
+    invalid(
+      'INVALID_NAME',
+      'name',
+      `Task name ${JSON.stringify(name)} may only contain letters, digits and _ . : - / (and not start with a symbol).`,
+    );
+  }
+  return name as string;
+}
+
+function checkInteger(value: unknown, field: string, code: Parameters<typeof invalid>[0], min: number, max: number) {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    invalid(code, field, `${field} must be an integer from ${min} to ${max}, got ${String(value)}.`);
+  }
+  return value;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function checkRunAt(value: unknown): string {
+  const date = value instanceof Date ? value : typeof value === 'string' ? new Date(value) : undefined;
+  if (!date || Number.isNaN(date.getTime())) {
+    invalid('INVALID_RUN_AT', 'runAt', `runAt must be a valid Date or ISO 8601 string, got ${String(value)}.`);
+  }
+  return date.toISOString();
+}
+
+/**
+ * Validates `createTask` input. Throws {@link TaskValidationError} naming the field.
+ * @param maxPayloadBytes limit for `args` + `kwargs` JSON (default: 1 MiB)
+ */
+export function validateTask(
+  name: unknown,
+  options: TaskOptions | undefined,
+  maxPayloadBytes: number = TASK_LIMITS.maxPayloadBytes,
+): ValidatedTask {
+  validateTaskName(name);
+  const opts = (options ?? {}) as Record<string, unknown>;
+  if (!isPlainObject(opts)) invalid('INVALID_OPTIONS', 'options', 'Task options must be a plain object.');
+  for (const key of Object.keys(opts)) {
+    if (!KNOWN_OPTIONS.has(key)) {
+      invalid('INVALID_OPTIONS', key, `Unknown task option "${key}"; known: ${[...KNOWN_OPTIONS].join(', ')}.`);
+    }
+  }
+  const args = opts.args ?? [];
+  if (!Array.isArray(args)) invalid('INVALID_ARGS', 'args', `args must be an array, got ${describe(args)}.`);
+  const kwargs = opts.kwargs ?? {};
+  if (!isPlainObject(kwargs)) invalid('INVALID_KWARGS', 'kwargs', `kwargs must be a plain object, got ${describe(kwargs)}.`);
+  const argsJson = toStrictJson(args, 'args');
+  const kwargsJson = toStrictJson(kwargs, 'kwargs');
+  const bytes = utf8Length(argsJson) + utf8Length(kwargsJson);
+  if (bytes > maxPayloadBytes) {
+    invalid(
+      'PAYLOAD_TOO_LARGE',
+      'args',
+      `args and kwargs take ${bytes} bytes as JSON; the limit is ${maxPayloadBytes}. Store large data elsewhere and pass a reference.`,
+    );
+  }
+  const timeout =
+    opts.timeout === null
+      ? null
+      : opts.timeout === undefined
+        ? TASK_LIMITS.defaultTimeout
+        : checkInteger(opts.timeout, 'timeout', 'INVALID_TIMEOUT', 1, TASK_LIMITS.maxTimeout);
+  const queue =
+    opts.queue === undefined ? 'default' : checkLabel(opts.queue, 'queue', 'INVALID_QUEUE', TASK_LIMITS.queueLength);
+  const priority =
+    opts.priority === undefined ? 0 : checkInteger(opts.priority, 'priority', 'INVALID_PRIORITY', -INT32_MAX, INT32_MAX);
+  if (opts.runAt !== undefined && opts.delay !== undefined) {
+    invalid('INVALID_OPTIONS', 'delay', 'Give runAt or delay, not both.');
+  }
+  const runAt = opts.runAt === undefined ? null : checkRunAt(opts.runAt);
+  let delay = 0;
+  if (opts.delay !== undefined) {
+    if (typeof opts.delay !== 'number' || !Number.isFinite(opts.delay) || opts.delay < 0 || opts.delay > TASK_LIMITS.maxDelay) {
+      invalid('INVALID_DELAY', 'delay', `delay must be a number of seconds from 0 to ${TASK_LIMITS.maxDelay}, got ${String(opts.delay)}.`);
+    }
+    delay = opts.delay;
+  }
+  const maxRetries =
+    opts.maxRetries === undefined
+      ? null
+      : checkInteger(opts.maxRetries, 'maxRetries', 'INVALID_MAX_RETRIES', 0, TASK_LIMITS.maxRetries);
+  const uniqueKey =
+    opts.uniqueKey === undefined
+      ? null
+      : checkLabel(opts.uniqueKey, 'uniqueKey', 'INVALID_UNIQUE_KEY', TASK_LIMITS.uniqueKeyLength);
+  return { name: name as string, argsJson, kwargsJson, timeout, queue, priority, runAt, delay, maxRetries, uniqueKey };
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return `a ${(value as object).constructor?.name ?? 'null-prototype'} object`;
+  return typeof value;
+}
+
+const encoder = new TextEncoder();
+function utf8Length(text: string): number {
+  return encoder.encode(text).length;
+}
