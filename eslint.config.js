@@ -21,7 +21,7 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { console: 'readonly', process: 'readonly' } },
+    languageOptions: { globals: { console: 'readonly', process: 'readonly', URL: 'readonly' } },
     rules: {
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
@@ -41,8 +41,19 @@ export default tseslint.config(
           })),
           patterns: [
             { group: ['node:*'], message: 'Edge-safe code must not import Node built-ins.' },
-            { group: ['**/node/**', '../node', './node'], message: 'Edge-safe code must not import src/node/.' },
+            {
+              group: ['**/node/**', '../node', './node'],
+              message: 'Edge-safe code must not import src/node/.',
+            },
           ],
+        },
+      ],
+      // Dynamic imports escape no-restricted-imports; catch the same modules there.
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: `ImportExpression[source.value=/^(${nodeOnly.map((n) => n.replace(/[/.]/g, '\\$&')).join('|')})$/]`,
+          message: 'Edge-safe code must not import Node built-ins or TCP clients, not even dynamically.',
         },
       ],
     },

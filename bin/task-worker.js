@@ -9,5 +9,7 @@ if (major < 22 || (major === 22 && minor < 18)) {
   process.exit(1);
 }
 const source = new URL('../worker/cli.ts', import.meta.url);
-const { main } = await import(existsSync(source) ? source.href : new URL('../dist/worker/cli.js', import.meta.url).href);
+const { main } = await import(
+  existsSync(source) ? source.href : new URL('../dist/worker/cli.js', import.meta.url).href
+);
 process.exitCode = await main(process.argv.slice(2));

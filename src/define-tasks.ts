@@ -53,15 +53,18 @@ export type TaskArgs<F> = F extends (...params: infer P) => unknown
     : P
   : never;
 
-/** The keyword arguments a handler expects (from its `TaskContext<K>` parameter). */
+/**
+ * The keyword arguments a handler expects (from its `TaskContext<K>` parameter); any object
+ * when the handler does not say (values are still checked to be JSON at run time).
+ */
 export type TaskKwargs<F> = F extends (...params: infer P) => unknown
   ? P extends [...infer _A, infer L]
     ? IsContext<L> extends true
       ? L extends TaskContext<infer K>
         ? K
-        : Record<string, JsonValue>
-      : Record<string, JsonValue>
-    : Record<string, JsonValue>
+        : Record<string, unknown>
+      : Record<string, unknown>
+    : Record<string, unknown>
   : never;
 
 /** What a handler's task stores as `result`. */

@@ -47,7 +47,10 @@ export class InvalidTaskIdError extends TaskWorkerError {
   override name = 'InvalidTaskIdError';
   readonly id: unknown;
   constructor(id: unknown) {
-    super('INVALID_TASK_ID', `Invalid task id ${JSON.stringify(String(id)).slice(0, 80)}: expected 22 URL-safe characters.`);
+    super(
+      'INVALID_TASK_ID',
+      `Invalid task id ${JSON.stringify(String(id)).slice(0, 80)}: expected 22 URL-safe characters.`,
+    );
     this.id = id;
   }
 }

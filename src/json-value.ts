@@ -13,7 +13,11 @@ import { TaskValidationError } from './errors.ts';
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 function fail(field: string, path: string, what: string): never {
-  throw new TaskValidationError('NOT_JSON', field, `${path} is ${what}, which is not JSON; convert it first.`);
+  throw new TaskValidationError(
+    'NOT_JSON',
+    field,
+    `${path} is ${what}, which is not JSON; convert it first.`,
+  );
 }
 
 function check(value: unknown, field: string, path: string, ancestors: Set<object>): void {
@@ -53,7 +57,11 @@ function check(value: unknown, field: string, path: string, ancestors: Set<objec
   } else {
     const proto = Object.getPrototypeOf(object);
     if (proto !== Object.prototype && proto !== null) {
-      fail(field, path, `a ${(object.constructor as { name?: string } | undefined)?.name ?? 'class'} instance`);
+      fail(
+        field,
+        path,
+        `a ${(object.constructor as { name?: string } | undefined)?.name ?? 'class'} instance`,
+      );
     }
     for (const [key, child] of Object.entries(object)) {
       // An undefined property means "not set" and is dropped, as JSON.stringify does.

@@ -78,7 +78,11 @@ export interface ValidatedTask {
   uniqueKey: string | null;
 }
 
-function invalid(code: ConstructorParameters<typeof TaskValidationError>[0], field: string, message: string): never {
+function invalid(
+  code: ConstructorParameters<typeof TaskValidationError>[0],
+  field: string,
+  message: string,
+): never {
   throw new TaskValidationError(code, field, message);
 }
 
@@ -90,7 +94,8 @@ function checkLabel(
 ): string {
   if (typeof value !== 'string') invalid(code, field, `${field} must be a string, got ${typeof value}.`);
   if (value.length === 0) invalid(code, field, `${field} must not be empty.`);
-  if (value.length > max) invalid(code, field, `${field} is ${value.length} characters long; the limit is ${max}.`);
+  if (value.length > max)
+    invalid(code, field, `${field} is ${value.length} characters long; the limit is ${max}.`);
   return value;
 }
 
@@ -107,7 +112,13 @@ export function validateTaskName(name: unknown): string {
   return name as string;
 }
 
-function checkInteger(value: unknown, field: string, code: Parameters<typeof invalid>[0], min: number, max: number) {
+function checkInteger(
+  value: unknown,
+  field: string,
+  code: Parameters<typeof invalid>[0],
+  min: number,
+  max: number,
+) {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     invalid(code, field, `${field} must be an integer from ${min} to ${max}, got ${String(value)}.`);
   }
@@ -123,7 +134,11 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 function checkRunAt(value: unknown): string {
   const date = value instanceof Date ? value : typeof value === 'string' ? new Date(value) : undefined;
   if (!date || Number.isNaN(date.getTime())) {
-    invalid('INVALID_RUN_AT', 'runAt', `runAt must be a valid Date or ISO 8601 string, got ${String(value)}.`);
+    invalid(
+      'INVALID_RUN_AT',
+      'runAt',
+      `runAt must be a valid Date or ISO 8601 string, got ${String(value)}.`,
+    );
   }
   return date.toISOString();
 }
@@ -142,13 +157,18 @@ export function validateTask(
   if (!isPlainObject(opts)) invalid('INVALID_OPTIONS', 'options', 'Task options must be a plain object.');
   for (const key of Object.keys(opts)) {
     if (!KNOWN_OPTIONS.has(key)) {
-      invalid('INVALID_OPTIONS', key, `Unknown task option "${key}"; known: ${[...KNOWN_OPTIONS].join(', ')}.`);
+      invalid(
+        'INVALID_OPTIONS',
+        key,
+        `Unknown task option "${key}"; known: ${[...KNOWN_OPTIONS].join(', ')}.`,
+      );
     }
   }
   const args = opts.args ?? [];
   if (!Array.isArray(args)) invalid('INVALID_ARGS', 'args', `args must be an array, got ${describe(args)}.`);
   const kwargs = opts.kwargs ?? {};
-  if (!isPlainObject(kwargs)) invalid('INVALID_KWARGS', 'kwargs', `kwargs must be a plain object, got ${describe(kwargs)}.`);
+  if (!isPlainObject(kwargs))
+    invalid('INVALID_KWARGS', 'kwargs', `kwargs must be a plain object, got ${describe(kwargs)}.`);
   const argsJson = toStrictJson(args, 'args');
   const kwargsJson = toStrictJson(kwargs, 'kwargs');
   const bytes = utf8Length(argsJson) + utf8Length(kwargsJson);
@@ -166,17 +186,30 @@ export function validateTask(
         ? TASK_LIMITS.defaultTimeout
         : checkInteger(opts.timeout, 'timeout', 'INVALID_TIMEOUT', 1, TASK_LIMITS.maxTimeout);
   const queue =
-    opts.queue === undefined ? 'default' : checkLabel(opts.queue, 'queue', 'INVALID_QUEUE', TASK_LIMITS.queueLength);
+    opts.queue === undefined
+      ? 'default'
+      : checkLabel(opts.queue, 'queue', 'INVALID_QUEUE', TASK_LIMITS.queueLength);
   const priority =
-    opts.priority === undefined ? 0 : checkInteger(opts.priority, 'priority', 'INVALID_PRIORITY', -INT32_MAX, INT32_MAX);
+    opts.priority === undefined
+      ? 0
+      : checkInteger(opts.priority, 'priority', 'INVALID_PRIORITY', -INT32_MAX, INT32_MAX);
   if (opts.runAt !== undefined && opts.delay !== undefined) {
     invalid('INVALID_OPTIONS', 'delay', 'Give runAt or delay, not both.');
   }
   const runAt = opts.runAt === undefined ? null : checkRunAt(opts.runAt);
   let delay = 0;
   if (opts.delay !== undefined) {
-    if (typeof opts.delay !== 'number' || !Number.isFinite(opts.delay) || opts.delay < 0 || opts.delay > TASK_LIMITS.maxDelay) {
-      invalid('INVALID_DELAY', 'delay', `delay must be a number of seconds from 0 to ${TASK_LIMITS.maxDelay}, got ${String(opts.delay)}.`);
+    if (
+      typeof opts.delay !== 'number' ||
+      !Number.isFinite(opts.delay) ||
+      opts.delay < 0 ||
+      opts.delay > TASK_LIMITS.maxDelay
+    ) {
+      invalid(
+        'INVALID_DELAY',
+        'delay',
+        `delay must be a number of seconds from 0 to ${TASK_LIMITS.maxDelay}, got ${String(opts.delay)}.`,
+      );
     }
     delay = opts.delay;
   }
@@ -188,7 +221,18 @@ export function validateTask(
     opts.uniqueKey === undefined
       ? null
       : checkLabel(opts.uniqueKey, 'uniqueKey', 'INVALID_UNIQUE_KEY', TASK_LIMITS.uniqueKeyLength);
-  return { name: name as string, argsJson, kwargsJson, timeout, queue, priority, runAt, delay, maxRetries, uniqueKey };
+  return {
+    name: name as string,
+    argsJson,
+    kwargsJson,
+    timeout,
+    queue,
+    priority,
+    runAt,
+    delay,
+    maxRetries,
+    uniqueKey,
+  };
 }
 
 function describe(value: unknown): string {

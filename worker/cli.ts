@@ -41,7 +41,11 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof TaskWorkerError || (error instanceof Error && error.name === 'DatabaseError')) {
       console.error(`task-worker ${name}: ${error.message}`);
-    } else if (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) {
+    } else if (
+      error instanceof TypeError &&
+      'code' in error &&
+      String(error.code).startsWith('ERR_PARSE_ARGS')
+    ) {
       console.error(`task-worker ${name}: ${error.message}\n\n${command.usage}`);
       return 2;
     } else {

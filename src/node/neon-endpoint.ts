@@ -113,7 +113,12 @@ async function answer(
   }
 }
 
-function send(response: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
+function send(
+  response: ServerResponse,
+  status: number,
+  value: unknown,
+  headers: Record<string, string> = {},
+): void {
   const json = JSON.stringify(value);
   if (Buffer.byteLength(json) > NEON_SIZE_LIMIT) {
     sendText(response, 507, `response is too large (max is ${NEON_SIZE_LIMIT} bytes)`);

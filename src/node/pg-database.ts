@@ -16,6 +16,12 @@ export interface PgDatabaseOptions {
   applicationName?: string;
 }
 
+// Always the extended protocol, as on Neon HTTP: exactly one statement per query, so SQL that
+// works here works there (the simple protocol would accept `select 1; select 2`).
+function statement(text: string, params: readonly unknown[] | undefined): pg.QueryConfig {
+  return { text, values: params as unknown[] | undefined, queryMode: 'extended' } as pg.QueryConfig;
+}
+
 function result<R extends Row>(raw: pg.QueryResult): QueryResult<R> {
   return { rows: raw.rows as R[], rowCount: raw.rowCount ?? 0 };
 }
@@ -37,7 +43,7 @@ export function createPgDatabase(options: PgDatabaseOptions): Database & { reado
     pool,
     async query<R extends Row = Row>(text: string, params?: readonly unknown[]) {
       try {
-        return result<R>(await pool.query(text, params as unknown[] | undefined));
+        return result<R>(await pool.query(statement(text, params)));
       } catch (error) {
         throw DatabaseError.from(error);
       }
@@ -51,7 +57,7 @@ export function createPgDatabase(options: PgDatabaseOptions): Database & { reado
         await client.query('begin');
         const results: QueryResult[] = [];
         for (const query of queries) {
-          results.push(result(await client.query(query.text, query.params as unknown[] | undefined)));
+          results.push(result(await client.query(statement(query.text, query.params))));
         }
         await client.query('commit');
         return results;

@@ -32,10 +32,11 @@ export function taskStatements(schema: string): TaskStatements {
   return {
     taskInsertMany: `
 with input as (
-  select x.*, x.ord
-  from jsonb_to_recordset($1::jsonb) with ordinality as x(
+  select x.*, element.ord
+  from jsonb_array_elements($1::jsonb) with ordinality as element(value, ord)
+  cross join lateral jsonb_to_record(element.value) as x(
     id text, name text, args jsonb, kwargs jsonb, queue text, priority int, timeout int,
-    max_retries int, run_at timestamptz, delay float8, unique_key text, ord bigint)
+    max_retries int, run_at timestamptz, delay float8, unique_key text)
 ),
 inserted as (
   insert into ${tasks} (id, name, args, kwargs, queue, priority, timeout, max_retries, run_at, unique_key)

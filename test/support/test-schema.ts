@@ -3,6 +3,7 @@
  * dropped after the file's tests, unless one failed: then it is kept to inspect, and its
  * name is printed.
  */
+import type { Pool } from 'pg';
 import { afterAll, afterEach, beforeAll, inject } from 'vitest';
 import type { Database } from '../../src/database.ts';
 import { migrate } from '../../src/migrations/migrate.ts';
@@ -13,7 +14,7 @@ export interface TestSchema {
   readonly schema: string;
   readonly databaseUrl: string;
   /** A node-postgres driver on the test database (valid inside tests). */
-  readonly db: Database & { pool: import('pg').Pool };
+  readonly db: Database & { pool: Pool };
 }
 
 /** A fresh schema name with `prefix`. */

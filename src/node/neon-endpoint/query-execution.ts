@@ -21,7 +21,7 @@ export interface ResultAnswer {
   rows: Array<Array<string | null>>;
 }
 
-// @types/pg does not declare queryMode, which pg >= 8.13 reads to force Parse/Bind/Execute.
+// @types/pg does not declare queryMode; pg's Query reads it to force Parse/Bind/Execute.
 type ExtendedQueryConfig = pg.QueryArrayConfig & { queryMode: 'extended' };
 
 function extended(statement: SqlStatement): ExtendedQueryConfig {

@@ -8,8 +8,7 @@ export interface SqlStatement {
 
 /** What one HTTP request asks for: a lone statement, or a batch run as one transaction. */
 export type SqlRequest =
-  | { kind: 'single'; statement: SqlStatement }
-  | { kind: 'batch'; statements: SqlStatement[]; begin: string };
+  { kind: 'single'; statement: SqlStatement } | { kind: 'batch'; statements: SqlStatement[]; begin: string };
 
 /** The request cannot be understood; answered as a non-Postgres error. */
 export class BadSqlRequest extends Error {

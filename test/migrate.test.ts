@@ -1,0 +1,126 @@
+/**
+ * Migrations: applied once, safe twice and from two processes at once, over both drivers.
+ */
+import { spawn } from 'node:child_process';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { migrate, schemaVersion } from '../src/migrations/migrate.ts';
+import type { Migration } from '../src/migrations/migration.ts';
+import { migrations } from '../src/migrations/compiled.ts';
+import { createPgDatabase } from '../src/node/pg-database.ts';
+import { driverCases } from './support/drivers.ts';
+import { uniqueSchemaName } from './support/test-schema.ts';
+
+const databaseUrl = inject('databaseUrl');
+const db = createPgDatabase({ connectionString: databaseUrl, max: 4 });
+const created: string[] = [];
+function schemaFor(prefix: string): string {
+  const schema = uniqueSchemaName(prefix);
+  created.push(schema);
+  return schema;
+}
+afterAll(async () => {
+  for (const schema of created) await db.query(`drop schema if exists "${schema}" cascade`);
+  await db.close();
+});
+
+function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['bin/task-worker.js', ...args], {
+      env: { ...process.env, DATABASE_URL: databaseUrl },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function tableNames(schema: string): Promise<string[]> {
+  const { rows } = await db.query(
+    `select table_name from information_schema.tables where table_schema = $1 order by table_name`,
+    [schema],
+  );
+  return rows.map((row) => row.table_name as string);
+}
+
+describe.each(driverCases)('migrate over $name', (driver) => {
+  it('creates the schema once and is idempotent', async () => {
+    const handle = await driver.open(databaseUrl);
+    const schema = schemaFor('mig');
+    try {
+      expect(await schemaVersion(handle.db, schema)).toBe(0);
+      const first = await migrate(handle.db, { schema });
+      expect(first.applied).toEqual(migrations.map((m) => m.id));
+      const second = await migrate(handle.db, { schema });
+      expect(second).toEqual({ applied: [], version: first.version });
+      expect(await tableNames(schema)).toEqual(['migrations', 'tasks']);
+      expect(await schemaVersion(handle.db, schema)).toBe(first.version);
+    } finally {
+      await handle.close();
+    }
+  });
+});
+
+describe('migrate', () => {
+  it('two `task-worker migrate` processes started together both exit 0 and apply the schema once', async () => {
+    const schema = schemaFor('migcli');
+    const [a, b] = await Promise.all([
+      runCli(['migrate', '--schema', schema]),
+      runCli(['migrate', '--schema', schema]),
+    ]);
+    expect([a.code, b.code], a.stderr + b.stderr).toEqual([0, 0]);
+    const outputs = [a.stdout, b.stdout].sort();
+    expect(outputs.filter((o) => o.includes('Applied migration'))).toHaveLength(1);
+    expect(outputs.filter((o) => o.includes('is up to date'))).toHaveLength(1);
+    const { rows } = await db.query(`select id, name from "${schema}".migrations order by id`);
+    expect(rows).toEqual(migrations.map((m) => ({ id: m.id, name: m.name })));
+  });
+
+  it('eight concurrent runners in one process apply each migration once', async () => {
+    const schema = schemaFor('migpar');
+    const results = await Promise.all(Array.from({ length: 8 }, () => migrate(db, { schema })));
+    expect(results.flatMap((r) => r.applied)).toEqual(migrations.map((m) => m.id));
+  });
+
+  it('rolls a failing migration back entirely and reports it', async () => {
+    const schema = schemaFor('migbad');
+    const broken: Migration[] = [
+      ...migrations,
+      {
+        id: migrations.length + 1,
+        name: 'broken',
+        statements: ['create table :"schema".half (id int)', 'select nonsense('],
+      },
+    ];
+    await expect(migrate(db, { schema, migrations: broken })).rejects.toMatchObject({
+      code: 'MIGRATION_FAILED',
+      message: expect.stringMatching(/Migration \d+ \(broken\) failed/),
+    });
+    expect(await tableNames(schema)).toEqual(['migrations', 'tasks']);
+    expect(await schemaVersion(db, schema)).toBe(migrations.length);
+  });
+
+  it('refuses a schema migrated by a newer version', async () => {
+    const schema = schemaFor('mignew');
+    await migrate(db, { schema });
+    await db.query(`insert into "${schema}".migrations (id, name) values (999, 'from_the_future')`);
+    await expect(migrate(db, { schema })).rejects.toMatchObject({ code: 'SCHEMA_TOO_NEW' });
+  });
+
+  it('the CLI explains a missing database and an unknown option', async () => {
+    const missing = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ['bin/task-worker.js', 'migrate'], {
+        env: { ...process.env, DATABASE_URL: '' },
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('exit', (code) => resolve({ code, stderr }));
+    });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('pass --database-url or set DATABASE_URL');
+    const unknown = await runCli(['migrate', '--nope']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("Unknown option '--nope'");
+  });
+});

@@ -1,0 +1,416 @@
+/**
+ * The local Neon SQL-over-HTTP endpoint, exercised with the real `neon()` client from
+ * `@neondatabase/serverless` against the real Postgres of the test run.
+ */
+import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
+import { neon, neonConfig, NeonDbError } from '@neondatabase/serverless';
+import type { NeonQueryFunction } from '@neondatabase/serverless';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startNeonEndpoint } from '../src/node/neon-endpoint.ts';
+import type { NeonEndpoint } from '../src/node/neon-endpoint.ts';
+
+const databaseUrl = inject('databaseUrl');
+const schema = `neon_ep_${randomBytes(6).toString('hex')}`;
+const items = `${schema}.items`;
+
+let endpoint: NeonEndpoint;
+let sql: NeonQueryFunction<false, false>;
+
+beforeAll(async () => {
+  endpoint = await startNeonEndpoint();
+  neonConfig.fetchEndpoint = endpoint.url;
+  sql = neon(databaseUrl);
+  await sql.query(`create schema ${schema}`);
+  await sql.query(
+    `create table ${items} (id int4 primary key, name text constraint items_name_key unique, data bytea)`,
+  );
+});
+
+afterAll(async () => {
+  await sql?.query(`drop schema if exists ${schema} cascade`);
+  await endpoint?.close();
+});
+
+/** The rejection of `promise`, which must be a NeonDbError. */
+async function neonError(promise: Promise<unknown>): Promise<NeonDbError> {
+  const error: unknown = await promise.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  );
+  expect(error).toBeInstanceOf(NeonDbError);
+  return error as NeonDbError;
+}
+
+/** A request the way the client sends it, for what the client cannot be made to send. */
+async function post(body: string, headers: Record<string, string> = {}): Promise<Response> {
+  return await fetch(endpoint.url, {
+    method: 'POST',
+    body,
+    headers: { 'Neon-Connection-String': databaseUrl, ...headers },
+  });
+}
+
+describe('types', () => {
+  it('round-trips the common types as the client parses them', async () => {
+    const [row] = await sql.query(
+      `select 42::int4 as i4, 9007199254740993::int8 as i8, 12345.678901234567890123::numeric as num,
+              1.5::float8 as f8, true as yes, false as no, 'héllo ✓'::text as t,
+              '2024-05-06T07:08:09.123+02:00'::timestamptz as ts, '2024-02-29'::date as d,
+              '{"a":1,"b":[true,null,"x"]}'::jsonb as jo, '[1,"two",{"three":3}]'::jsonb as ja,
+              array['a','b,c',null,'"q"']::text[] as ta, array[1,2,3]::int4[] as ia,
+              '\\x00ff10'::bytea as bytes, null::text as nothing, null::int4 as no_int`,
+    );
+    expect(row).toBeDefined();
+    const r = row as Record<string, unknown>;
+    expect(r.i4).toBe(42);
+    expect(r.i8).toBe('9007199254740993');
+    expect(r.num).toBe('12345.678901234567890123');
+    expect(r.f8).toBe(1.5);
+    expect(r.yes).toBe(true);
+    expect(r.no).toBe(false);
+    expect(r.t).toBe('héllo ✓');
+    expect(r.ts).toBeInstanceOf(Date);
+    expect((r.ts as Date).toISOString()).toBe('2024-05-06T05:08:09.123Z');
+    // The client parses a date as local midnight.
+    expect(r.d).toBeInstanceOf(Date);
+    const d = r.d as Date;
+    expect([d.getFullYear(), d.getMonth() + 1, d.getDate()]).toEqual([2024, 2, 29]);
+    expect(r.jo).toEqual({ a: 1, b: [true, null, 'x'] });
+    expect(r.ja).toEqual([1, 'two', { three: 3 }]);
+    expect(r.ta).toEqual(['a', 'b,c', null, '"q"']);
+    expect(r.ia).toEqual([1, 2, 3]);
+    expect(r.bytes).toBeInstanceOf(Uint8Array);
+    expect([...(r.bytes as Uint8Array)]).toEqual([0x00, 0xff, 0x10]);
+    expect(r.nothing).toBeNull();
+    expect(r.no_int).toBeNull();
+  });
+
+  it('passes string, null, number, JSON, array, Date and bytes parameters', async () => {
+    const when = new Date('2024-01-02T03:04:05.678Z');
+    const rows = await sql`
+      select ${'a\'b"c'}::text as s, ${null}::text as n, ${41}::int4 + 1 as num,
+             ${{ k: [1, 'x'] }}::jsonb as j, ${[1, 2, 3]}::int4[] as arr,
+             ${when}::timestamptz as ts, encode(${Buffer.from([1, 2, 254])}::bytea, 'hex') as hex`;
+    expect(rows).toEqual([
+      { s: 'a\'b"c', n: null, num: 42, j: { k: [1, 'x'] }, arr: [1, 2, 3], ts: when, hex: '0102fe' },
+    ]);
+  });
+
+  it('stores and reads back rows through a table', async () => {
+    await sql.query(`insert into ${items} (id, name, data) values ($1, $2, $3), ($4, $5, $6)`, [
+      1,
+      'one',
+      Buffer.from('hi'),
+      2,
+      null,
+      null,
+    ]);
+    const rows = await sql.query(`select id, name, data from ${items} where id in (1, 2) order by id`);
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatchObject({ id: 1, name: 'one' });
+    expect(Buffer.from(rows[0]?.data as Uint8Array).toString()).toBe('hi');
+    expect(rows[1]).toEqual({ id: 2, name: null, data: null });
+  });
+
+  it('answers with fields, command and rowCount under fullResults', async () => {
+    const selected = await sql.query('select 7::int4 as a, $1::text as b, 2::int8 as c', ['x'], {
+      fullResults: true,
+    });
+    expect(selected.command).toBe('SELECT');
+    expect(selected.rowCount).toBe(1);
+    expect(selected.fields.map((field) => [field.name, field.dataTypeID])).toEqual([
+      ['a', 23],
+      ['b', 25],
+      ['c', 20],
+    ]);
+    expect(selected.rows).toEqual([{ a: 7, b: 'x', c: '2' }]);
+
+    const inserted = await sql.query(`insert into ${items} (id) values (10), (11)`, [], {
+      fullResults: true,
+    });
+    expect(inserted.command).toBe('INSERT');
+    expect(inserted.rowCount).toBe(2);
+    expect(inserted.fields).toEqual([]);
+
+    const deleted = await sql.query(`delete from ${items} where id >= 10`, [], { fullResults: true });
+    expect(deleted.command).toBe('DELETE');
+    expect(deleted.rowCount).toBe(2);
+
+    const created = await sql.query(`create table ${schema}.scratch (x int)`, [], { fullResults: true });
+    expect(created.command).toBe('CREATE');
+    expect(created.rowCount).toBeNull();
+  });
+
+  it('answers in the exact JSON shape Neon uses', async () => {
+    const response = await post(
+      JSON.stringify({ query: 'select 42::int4 as n, null::text as z', params: [] }),
+    );
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/json');
+    expect(await response.json()).toEqual({
+      fields: [
+        {
+          name: 'n',
+          dataTypeID: 23,
+          tableID: 0,
+          columnID: 0,
+          dataTypeSize: 4,
+          dataTypeModifier: -1,
+          format: 'text',
+        },
+        {
+          name: 'z',
+          dataTypeID: 25,
+          tableID: 0,
+          columnID: 0,
+          dataTypeSize: -1,
+          dataTypeModifier: -1,
+          format: 'text',
+        },
+      ],
+      command: 'SELECT',
+      rowCount: 1,
+      rowAsArray: true,
+      rows: [['42', null]],
+    });
+  });
+});
+
+describe('transactions', () => {
+  it('commits every statement and answers each result', async () => {
+    const [first, second, count] = await sql.transaction([
+      sql`insert into ${sql.unsafe(items)} (id, name) values (20, 'twenty') returning id`,
+      sql`insert into ${sql.unsafe(items)} (id, name) values (21, 'twenty-one') returning name`,
+      sql`select count(*)::int4 as n from ${sql.unsafe(items)} where id in (20, 21)`,
+    ]);
+    expect(first).toEqual([{ id: 20 }]);
+    expect(second).toEqual([{ name: 'twenty-one' }]);
+    expect(count).toEqual([{ n: 2 }]);
+    expect(await sql.query(`select id from ${items} where id in (20, 21) order by id`)).toEqual([
+      { id: 20 },
+      { id: 21 },
+    ]);
+  });
+
+  it('rolls back the earlier statements when a later one fails', async () => {
+    const error = await neonError(
+      sql.transaction([
+        sql.query(`insert into ${items} (id, name) values (30, 'thirty')`),
+        sql.query(`insert into ${items} (id, name) values (31, 'twenty')`),
+      ]),
+    );
+    expect(error.code).toBe('23505');
+    expect(await sql.query(`select id from ${items} where id in (30, 31)`)).toEqual([]);
+  });
+
+  it.each([
+    ['ReadUncommitted', 'read uncommitted'],
+    ['ReadCommitted', 'read committed'],
+    ['RepeatableRead', 'repeatable read'],
+    ['Serializable', 'serializable'],
+  ] as const)('opens the transaction with isolation level %s', async (isolationLevel, expected) => {
+    const [rows] = await sql.transaction([sql`select current_setting('transaction_isolation') as level`], {
+      isolationLevel,
+    });
+    expect(rows).toEqual([{ level: expected }]);
+  });
+
+  it('opens read-only deferrable transactions when asked, read-write otherwise', async () => {
+    const setting = sql`select current_setting('transaction_read_only') as ro,
+                               current_setting('transaction_deferrable') as deferrable`;
+    const [asked] = await sql.transaction([setting], {
+      isolationLevel: 'Serializable',
+      readOnly: true,
+      deferrable: true,
+    });
+    expect(asked).toEqual([{ ro: 'on', deferrable: 'on' }]);
+    const [plain] = await sql.transaction([setting], { readOnly: false, deferrable: false });
+    expect(plain).toEqual([{ ro: 'off', deferrable: 'off' }]);
+  });
+
+  it('refuses writes in a read-only transaction with 25006', async () => {
+    const error = await neonError(
+      sql.transaction([sql.query(`insert into ${items} (id) values (40)`)], { readOnly: true }),
+    );
+    expect(error.code).toBe('25006');
+    expect(await sql.query(`select id from ${items} where id = 40`)).toEqual([]);
+  });
+
+  it('answers a raw batch as {results} and rejects an unknown isolation level', async () => {
+    const ok = await post(
+      JSON.stringify({
+        queries: [
+          { query: 'select $1::text as a', params: ['x'] },
+          { query: 'select 2::int4 as b', params: [] },
+        ],
+      }),
+    );
+    expect(ok.status).toBe(200);
+    const body = (await ok.json()) as { results: Array<{ rows: unknown[] }> };
+    expect(body.results.map((result) => result.rows)).toEqual([[['x']], [['2']]]);
+
+    const bad = await post(JSON.stringify({ queries: [] }), { 'Neon-Batch-Isolation-Level': 'Chaos' });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({
+      code: '',
+      severity: '',
+      message: expect.stringContaining('Chaos'),
+    });
+  });
+});
+
+describe('errors', () => {
+  it('reports a unique violation with its code, constraint and detail', async () => {
+    await sql.query(`insert into ${items} (id, name) values (50, 'fifty')`);
+    const error = await neonError(sql.query(`insert into ${items} (id, name) values (51, 'fifty')`));
+    expect(error.message).toBe('duplicate key value violates unique constraint "items_name_key"');
+    expect(error.code).toBe('23505');
+    expect(error.severity).toBe('ERROR');
+    expect(error.constraint).toBe('items_name_key');
+    expect(error.detail).toBe('Key (name)=(fifty) already exists.');
+    expect(error.table).toBe('items');
+    expect(error.schema).toBe(schema);
+    expect(error.hint).toBeUndefined();
+  });
+
+  it('reports where a syntax error is', async () => {
+    const text = 'select 1 frm dual';
+    const error = await neonError(sql.query(text));
+    expect(error.code).toBe('42601');
+    expect(error.message).toBe('syntax error at or near "dual"');
+    expect(error.position).toBe(String(text.indexOf('dual') + 1));
+  });
+
+  it('reports an unknown table as 42P01', async () => {
+    const error = await neonError(sql.query(`select * from ${schema}.missing`));
+    expect(error.code).toBe('42P01');
+    expect(error.message).toBe(`relation "${schema}.missing" does not exist`);
+  });
+
+  it('refuses several statements in one query, as Neon does', async () => {
+    const error = await neonError(sql.query('select 1; select 2'));
+    expect(error.code).toBe('42601');
+    expect(error.message).toBe('cannot insert multiple commands into a prepared statement');
+  });
+
+  it('reports an unreachable database as a non-Postgres error', async () => {
+    const error = await neonError(neon('postgresql://nobody:secret@127.0.0.1:1/nothing').query('select 1'));
+    expect(error.code).toBe('');
+    expect(error.severity).toBe('');
+    expect(error.message).toContain('ECONNREFUSED');
+  });
+
+  it('answers 400 without a connection string and for a malformed body', async () => {
+    const missing = await fetch(endpoint.url, { method: 'POST', body: '{"query":"select 1","params":[]}' });
+    expect(missing.status).toBe(400);
+    expect(await missing.json()).toMatchObject({
+      code: '',
+      severity: '',
+      detail: null,
+      message: expect.stringContaining('connection string'),
+    });
+
+    const notJson = await post('{"query": ');
+    expect(notJson.status).toBe(400);
+    expect(await notJson.json()).toMatchObject({ code: '', message: expect.stringContaining('JSON') });
+
+    const noQuery = await post('{"params": []}');
+    expect(noQuery.status).toBe(400);
+    expect(await noQuery.json()).toMatchObject({ code: '', message: expect.stringContaining('query') });
+  });
+
+  it('answers 405 to anything but POST', async () => {
+    const response = await fetch(endpoint.url, { headers: { 'Neon-Connection-String': databaseUrl } });
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('POST');
+  });
+
+  it('answers 507 to a request over 10 MiB, which the client reports as a server error', async () => {
+    const big = 'x'.repeat(10 * 1024 * 1024 + 1);
+    const raw = await post(JSON.stringify({ query: 'select $1::text', params: [big] }));
+    expect(raw.status).toBe(507);
+    expect(await raw.text()).toContain('too large');
+
+    const error = await neonError(sql.query('select length($1::text)', [big]));
+    expect(error.message).toMatch(/^Server error \(HTTP status 507\): /);
+    expect(error.code).toBeUndefined();
+
+    // The endpoint still serves afterwards.
+    expect(await sql.query('select length($1::text)::int4 as n', ['abc'])).toEqual([{ n: 3 }]);
+  });
+
+  it('answers 507 to a response over 10 MiB', async () => {
+    const error = await neonError(sql.query(`select repeat('x', 10 * 1024 * 1024 + 1) as big`));
+    expect(error.message).toMatch(/^Server error \(HTTP status 507\): response is too large/);
+  });
+});
+
+describe('options and lifecycle', () => {
+  it('uses databaseUrl instead of the connection string the client sends', async () => {
+    const other = await startNeonEndpoint({ databaseUrl, maxPoolSize: 2 });
+    try {
+      const response = await fetch(other.url, {
+        method: 'POST',
+        body: JSON.stringify({ query: 'select current_database()', params: [] }),
+        headers: {
+          'Neon-Connection-String':
+            'postgresql://alex:secret@ep-cool-darkness-123456.us-east-2.aws.neon.tech/neondb?sslmode=require',
+        },
+      });
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as { rows: string[][] };
+      expect(body.rows).toEqual([[new URL(databaseUrl).pathname.slice(1)]]);
+      // Without any header at all, too.
+      const bare = await fetch(other.url, { method: 'POST', body: '{"query":"select 1","params":[]}' });
+      expect(bare.status).toBe(200);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('close() ends half-sent requests and every pooled connection', async () => {
+    const other = await startNeonEndpoint();
+    const applicationName = `neon_ep_close_${randomBytes(4).toString('hex')}`;
+    const tagged = new URL(databaseUrl);
+    tagged.searchParams.set('application_name', applicationName);
+    const connectionsOf = async (): Promise<number> => {
+      const [row] = await sql.query(
+        'select count(*)::int4 as n from pg_stat_activity where application_name = $1',
+        [applicationName],
+      );
+      return (row as { n: number }).n;
+    };
+
+    neonConfig.fetchEndpoint = other.url;
+    try {
+      expect(await neon(tagged.href).query('select 1 as one')).toEqual([{ one: 1 }]);
+    } finally {
+      neonConfig.fetchEndpoint = endpoint.url;
+    }
+    expect(await connectionsOf()).toBe(1);
+
+    // A request whose headers never finish would hold server.close() for minutes.
+    const socket = connect(other.port, '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    socket.write('POST /sql HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    const socketClosed = new Promise<string>((resolve) => socket.once('close', () => resolve('closed')));
+    socket.on('error', () => undefined);
+
+    const outcome = await Promise.race([
+      other.close().then(() => 'closed'),
+      new Promise<string>((resolve) => setTimeout(() => resolve('still open after 5s'), 5000)),
+    ]);
+    expect(outcome).toBe('closed');
+    expect(await socketClosed).toBe('closed');
+
+    // The backend may take a moment to leave pg_stat_activity after its socket closed.
+    let remaining = await connectionsOf();
+    for (let i = 0; i < 50 && remaining > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      remaining = await connectionsOf();
+    }
+    expect(remaining).toBe(0);
+    await expect(fetch(other.url, { method: 'POST', body: '{}' })).rejects.toThrow();
+  });
+});
