@@ -1,0 +1,35 @@
+/**
+ * The notifier port: the doorbell. Publish/subscribe of short string messages on named
+ * channels. Implementations: Upstash REST, Redis over TCP, Postgres LISTEN/NOTIFY,
+ * in-memory and none. A notification is only ever a hint: correctness never depends on one
+ * arriving (messages published while nobody listens are gone), so every consumer also polls.
+ * Every implementation must pass `test/notifier-conformance.test.ts`.
+ * @module
+ */
+
+/** Connection state changes a subscriber can observe (to re-read state after a gap). */
+export type NotifierStatus = 'connected' | 'disconnected';
+
+export interface SubscribeOptions {
+  /**
+   * Called when the subscription's connection goes down or comes back. After `connected`
+   * following a `disconnected`, messages may have been missed: re-read the database.
+   */
+  onStatus?: (status: NotifierStatus) => void;
+}
+
+/** Stops a subscription. Idempotent. */
+export type Unsubscribe = () => Promise<void>;
+
+export interface Notifier {
+  /** Publishes `message` on `channel`. Rejects when the transport fails; callers log and go on. */
+  publish(channel: string, message: string): Promise<void>;
+  /**
+   * Calls `onMessage` for every message on `channel` until unsubscribed. Resolves once the
+   * subscription is active (so a publish after it is delivered), or once the first attempt
+   * failed (it keeps reconnecting in the background, reporting through `onStatus`).
+   */
+  subscribe(channel: string, onMessage: (message: string) => void, options?: SubscribeOptions): Promise<Unsubscribe>;
+  /** Closes connections the notifier owns. */
+  close(): Promise<void>;
+}
