@@ -42,3 +42,6 @@ export {
 } from './migrations/migrate.ts';
 export { createNeonHttpDatabase, type NeonHttpDatabaseOptions } from './drivers/neon-http-database.ts';
 export { DEFAULT_SCHEMA } from './sql/schema-name.ts';
+export { sweepExpiredTasks, type SweepOptions, type SweptTask } from './sweep.ts';
+export { DEFAULT_RETRY_BACKOFF, retryDelayBounds, type RetryBackoff } from './retry-policy.ts';
+export type { Notifier, NotifierStatus, SubscribeOptions, Unsubscribe } from './notifier.ts';

@@ -12,12 +12,8 @@ import { TaskValidationError } from './errors.ts';
 // eslint-disable-next-line no-control-regex
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-function fail(field: string, path: string, what: string): never {
-  throw new TaskValidationError(
-    'NOT_JSON',
-    field,
-    `${path} is ${what}, which is not JSON; convert it first.`,
-  );
+function fail(field: string, path: string, what: string, hint = 'convert it first'): never {
+  throw new TaskValidationError('NOT_JSON', field, `${path} is ${what}, which is not JSON; ${hint}.`);
 }
 
 function check(value: unknown, field: string, path: string, ancestors: Set<object>): void {
@@ -31,7 +27,7 @@ function check(value: unknown, field: string, path: string, ancestors: Set<objec
       if (!Number.isFinite(value)) fail(field, path, String(value));
       return;
     case 'bigint':
-      fail(field, path, `a BigInt (${value}n); pass it as a string`);
+      fail(field, path, `a BigInt (${value}n)`, 'pass it as a string');
     // falls through (fail never returns)
     case 'undefined':
       fail(field, path, 'undefined');

@@ -13,18 +13,36 @@ const TIME_CHARS = 8;
 const RANDOM_CHARS = 14;
 const ID_PATTERN = /^[-0-9A-Za-z_]{22}$/;
 
-/** A new task id. `now` is injectable for tests (default: `Date.now()`). */
+let lastTime = -1;
+let lastRandom: number[] = [];
+
+/**
+ * A new task id. Ids made by one process are strictly increasing: within the same
+ * millisecond the random part is incremented, so a batch keeps its order (the claim order's
+ * last tie-break). `now` is injectable for tests (default: `Date.now()`).
+ */
 export function newTaskId(now: number = Date.now()): string {
-  let time = '';
-  let remaining = Math.floor(now);
+  let time = Math.floor(now);
+  let random: number[];
+  if (time <= lastTime) {
+    time = lastTime;
+    random = [...lastRandom];
+    let i = RANDOM_CHARS - 1;
+    while (i >= 0 && random[i] === 63) random[i--] = 0;
+    if (i < 0) return newTaskId(lastTime + 1);
+    random[i] = (random[i] as number) + 1;
+  } else {
+    random = Array.from(crypto.getRandomValues(new Uint8Array(RANDOM_CHARS)), (byte) => byte & 63);
+  }
+  lastTime = time;
+  lastRandom = random;
+  let prefix = '';
+  let remaining = time;
   for (let i = 0; i < TIME_CHARS; i++) {
-    time = ALPHABET[remaining % 64] + time;
+    prefix = ALPHABET[remaining % 64] + prefix;
     remaining = Math.floor(remaining / 64);
   }
-  const bytes = crypto.getRandomValues(new Uint8Array(RANDOM_CHARS));
-  let random = '';
-  for (const byte of bytes) random += ALPHABET[byte & 63];
-  return time + random;
+  return prefix + random.map((digit) => ALPHABET[digit]).join('');
 }
 
 /** True when `id` has the shape of a task id. */

@@ -10,7 +10,8 @@ describe('task ids', () => {
   });
 
   it('sort by creation time, byte-wise', () => {
-    const times = [0, 1, 63, 64, 1_700_000_000_000, 1_700_000_000_001, 2_000_000_000_000];
+    const base = Date.now() + 1000;
+    const times = [0, 1, 63, 64, 4096, 1_000_000_000, 1_000_000_001].map((t) => base + t);
     const ids = times.map((t) => newTaskId(t));
     expect([...ids].sort()).toEqual(ids);
   });
@@ -44,5 +45,14 @@ describe('splitSql (migrations compiler)', () => {
   it('refuses unterminated quotes', () => {
     expect(() => splitSql(`select 'oops`)).toThrow(/unterminated/);
     expect(() => splitSql(`select $x$ oops`)).toThrow(/unterminated/);
+  });
+});
+
+describe('task ids within one millisecond', () => {
+  it('keep the order they were made in', () => {
+    const at = Date.now() + 10_000_000;
+    const ids = Array.from({ length: 1000 }, () => newTaskId(at));
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(ids).size).toBe(1000);
   });
 });

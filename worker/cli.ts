@@ -4,6 +4,8 @@
  */
 import { TaskWorkerError } from '../src/errors.ts';
 import { migrateCommand } from './commands/migrate.ts';
+import { runCommand } from './commands/run.ts';
+import { sweepCommand } from './commands/sweep.ts';
 
 export interface Command {
   summary: string;
@@ -12,7 +14,9 @@ export interface Command {
 }
 
 const commands: Record<string, Command> = {
+  run: runCommand,
   migrate: migrateCommand,
+  sweep: sweepCommand,
 };
 
 function help(): string {

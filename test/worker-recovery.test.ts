@@ -1,0 +1,102 @@
+/**
+ * Leases: kill -9 a worker mid-task and another worker runs the task again after the lease
+ * expires; the dead attempt's late completion is refused by fencing; heartbeats keep a long
+ * task's lease alive.
+ */
+import { describe, expect, it } from 'vitest';
+import { createTaskClient } from '../client/task-client.ts';
+import { workerStatements } from '../src/sql/worker-statements.ts';
+import { useTestSchema } from './support/test-schema.ts';
+import { eventually, startWorkerProcess } from './support/worker-process.ts';
+
+const t = useTestSchema('recovery');
+
+describe('crash recovery', () => {
+  it('re-runs the task of a kill -9 worker after its lease expires, and fences the dead attempt', async () => {
+    const client = createTaskClient({ database: t.db, schema: t.schema });
+    // No timeout: only the lease can recover it.
+    const task = await client.createTask('test.sleep', { args: [2500], timeout: null, maxRetries: 1 });
+    const first = startWorkerProcess({
+      databaseUrl: t.databaseUrl,
+      schema: t.schema,
+      args: ['--lease', '2', '--poll-interval', '100'],
+    });
+    const running = await eventually(async () => {
+      const row = await client.getTask(task.id);
+      return row?.status === 'PROGRESS' ? row : undefined;
+    });
+    first.child.kill('SIGKILL');
+    expect(await first.exited).toBe('SIGKILL');
+    const killedAt = Date.now();
+
+    const second = startWorkerProcess({
+      databaseUrl: t.databaseUrl,
+      schema: t.schema,
+      args: ['--lease', '2', '--poll-interval', '100'],
+    });
+    const done = await client.waitForCompletion(task.id, { timeout: 20 });
+    expect(done).toMatchObject({ status: 'COMPLETED', result: 2500, attempt: 2, retryCount: 1 });
+    expect(done!.errorHistory).toMatchObject([{ attempt: 1, type: 'LeaseExpiredError' }]);
+    expect(done!.workerId).not.toBe(running.workerId);
+    // Recovered in about the lease (2 s) plus sweep interval and back-off, not minutes.
+    expect((done!.startedAt!.getTime() - killedAt) / 1000).toBeLessThan(6);
+    // The 2.5 s run outlived the 2 s lease without being swept: heartbeats extended it.
+    expect(done!.duration!).toBeGreaterThan(2.4);
+
+    // The dead attempt's result arrives late: fencing refuses it and changes nothing.
+    const sql = workerStatements(t.schema);
+    const late = await t.db.query(sql.taskCompleteMany, [
+      JSON.stringify([{ id: task.id, attempt: 1, result: 'late', duration: 9 }]),
+      running.workerId,
+      null,
+    ]);
+    expect(late.rowCount).toBe(0);
+    const lateFail = await t.db.query(sql.taskFailMany, [
+      JSON.stringify([
+        {
+          id: task.id,
+          attempt: 1,
+          error: 'late',
+          error_type: 'Error',
+          error_stack: null,
+          duration: 1,
+          retryable: true,
+        },
+      ]),
+      running.workerId,
+      null,
+      1,
+      10,
+    ]);
+    expect(lateFail.rowCount).toBe(0);
+    expect(await client.getTask(task.id)).toEqual(done);
+
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  }, 40_000);
+
+  it('task-worker sweep fails an expired task with no retries left', async () => {
+    const client = createTaskClient({ database: t.db, schema: t.schema });
+    const task = await client.createTask('test.noop', { maxRetries: 0 });
+    await t.db.query(
+      `update ${t.schema}.tasks set status = 'PROGRESS', attempt = 1, worker_id = 'gone', lease_until = now() - interval '1 second' where id = $1`,
+      [task.id],
+    );
+    const { spawn } = await import('node:child_process');
+    const output = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const child = spawn(process.execPath, ['bin/task-worker.js', 'sweep'], {
+        env: { ...process.env, DATABASE_URL: t.databaseUrl, TASK_WORKER_SCHEMA: t.schema },
+      });
+      let stdout = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+      child.on('exit', (code) => resolve({ code, stdout }));
+    });
+    expect(output.code).toBe(0);
+    expect(output.stdout).toContain('0 task(s) back to PENDING, 1 FAILED');
+    expect(await client.getTask(task.id)).toMatchObject({
+      status: 'FAILED',
+      errorType: 'LeaseExpiredError',
+      leaseUntil: null,
+    });
+  });
+});

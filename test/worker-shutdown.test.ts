@@ -1,0 +1,76 @@
+/**
+ * Graceful shutdown with real signals: the first SIGTERM lets the running task finish and
+ * claims nothing new, then exits 0; a second SIGTERM puts the running task back at once.
+ */
+import { describe, expect, it } from 'vitest';
+import { createTaskClient } from '../client/task-client.ts';
+import { useTestSchema } from './support/test-schema.ts';
+import { eventually, startWorkerProcess } from './support/worker-process.ts';
+
+const t = useTestSchema('shutdown');
+const client = () => createTaskClient({ database: t.db, schema: t.schema });
+
+describe('graceful shutdown', () => {
+  it('SIGTERM during a 3 s task: it completes, nothing new is claimed, exit 0', async () => {
+    const long = await client().createTask('test.sleep', { args: [3000] });
+    const next = await client().createTask('test.noop');
+    const worker = startWorkerProcess({
+      databaseUrl: t.databaseUrl,
+      schema: t.schema,
+      args: ['--poll-interval', '50'],
+    });
+    await eventually(async () => (await client().getTask(long.id))?.status === 'PROGRESS');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toBe(0);
+    expect(await client().getTask(long.id)).toMatchObject({ status: 'COMPLETED', result: 3000 });
+    expect(await client().getTask(next.id)).toMatchObject({ status: 'PENDING', attempt: 0 });
+    expect(worker.events.map((e) => e.event)).toEqual(
+      expect.arrayContaining(['shutdown_requested', 'worker_stopping', 'task_completed', 'worker_stopped']),
+    );
+    await client().cancelTask(next.id);
+  }, 20_000);
+
+  it('a second SIGTERM puts the running task back to PENDING and exits at once', async () => {
+    const long = await client().createTask('test.sleep_ignoring_signal', { args: [10_000] });
+    const worker = startWorkerProcess({
+      databaseUrl: t.databaseUrl,
+      schema: t.schema,
+      args: ['--poll-interval', '50'],
+    });
+    await eventually(async () => (await client().getTask(long.id))?.status === 'PROGRESS');
+    worker.child.kill('SIGTERM');
+    await worker.waitFor('worker_stopping');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const second = Date.now();
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toBe(0);
+    expect(Date.now() - second).toBeLessThan(2000);
+    expect(await client().getTask(long.id)).toMatchObject({
+      status: 'PENDING',
+      attempt: 1,
+      retryCount: 0,
+      workerId: null,
+      leaseUntil: null,
+    });
+    expect(worker.events.find((e) => e.event === 'tasks_put_back')).toMatchObject({
+      count: 1,
+      taskIds: [long.id],
+    });
+  }, 20_000);
+
+  it('grace runs out: an unfinished task is put back (fenced) and the worker exits 0', async () => {
+    const long = await client().createTask('test.sleep_ignoring_signal', { args: [10_000], queue: 'grace' });
+    const worker = startWorkerProcess({
+      databaseUrl: t.databaseUrl,
+      schema: t.schema,
+      args: ['--poll-interval', '50', '--grace', '1', '--queues', 'grace'],
+    });
+    await eventually(async () => (await client().getTask(long.id))?.status === 'PROGRESS');
+    const signalled = Date.now();
+    worker.child.kill('SIGINT');
+    expect(await worker.exited).toBe(0);
+    expect(Date.now() - signalled).toBeLessThan(4000);
+    expect(await client().getTask(long.id)).toMatchObject({ status: 'PENDING', attempt: 1, workerId: null });
+  }, 20_000);
+});

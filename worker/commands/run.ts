@@ -1,0 +1,131 @@
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../../src/errors.ts';
+import { migrate } from '../../src/migrations/migrate.ts';
+import { createPgDatabase } from '../../src/node/pg-database.ts';
+import { DEFAULT_SCHEMA } from '../../src/sql/schema-name.ts';
+import type { Command } from '../cli.ts';
+import { createLogger, type LogLevel } from '../container/logger.ts';
+import { runWorker } from '../container/run-worker.ts';
+import { startStatusLine } from '../container/status-line.ts';
+
+const usage = `Usage: task-worker run --tasks <module> [options]
+
+Runs tasks from the queue until SIGTERM/SIGINT. The first signal stops claiming and lets
+running tasks finish within --grace seconds, then puts back what is left and exits 0; a
+second signal puts everything back at once.
+
+Options:
+  --tasks PATH           module whose default export is a defineTasks({...}) registry (.ts or .js)
+  --concurrency N        tasks at once, each in its own thread (default: 1)
+  --retry N              retries for tasks created without maxRetries; 1 = two attempts (default: 0)
+  --queues a,b           only these queues (default: all)
+  --poll-interval MS     poll when idle every MS milliseconds (default: 1000)
+  --lease S              lease seconds; a crashed worker's tasks come back after about this (default: 30)
+  --grace S              seconds running tasks get to finish on shutdown (default: 25)
+  --database-url URL     Postgres URL (default: $DATABASE_URL)
+  --schema NAME          (default: $TASK_WORKER_SCHEMA or ${DEFAULT_SCHEMA})
+  --migrate              apply pending migrations before starting
+  --log-format F         json or pretty (default: pretty on a TTY, else json)
+  --log-level L          debug, info, warn or error (default: info)`;
+
+const SIGNAL_ECHO_MS = 300;
+
+function int(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!Number.isFinite(number)) throw new ConfigError(`--${name} must be a number, got "${value}".`);
+  return number;
+}
+
+export const runCommand: Command = {
+  summary: 'run a worker that executes tasks',
+  usage,
+  async run(argv) {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        tasks: { type: 'string' },
+        concurrency: { type: 'string' },
+        retry: { type: 'string' },
+        queues: { type: 'string' },
+        'poll-interval': { type: 'string' },
+        lease: { type: 'string' },
+        grace: { type: 'string' },
+        'database-url': { type: 'string' },
+        schema: { type: 'string' },
+        migrate: { type: 'boolean' },
+        'log-format': { type: 'string' },
+        'log-level': { type: 'string' },
+      },
+      strict: true,
+    });
+    if (!values.tasks)
+      throw new ConfigError('--tasks is required: the module that exports your defineTasks registry.');
+    const databaseUrl = values['database-url'] ?? process.env.DATABASE_URL;
+    if (!databaseUrl) throw new ConfigError('No database: pass --database-url or set DATABASE_URL.');
+    const schema = values.schema ?? process.env.TASK_WORKER_SCHEMA ?? DEFAULT_SCHEMA;
+    const format = values['log-format'];
+    if (format !== undefined && format !== 'json' && format !== 'pretty') {
+      throw new ConfigError(`--log-format must be json or pretty, got "${format}".`);
+    }
+    const level = values['log-level'] ?? 'info';
+    if (!['debug', 'info', 'warn', 'error'].includes(level)) {
+      throw new ConfigError(`--log-level must be debug, info, warn or error, got "${level}".`);
+    }
+    const status = process.stderr.isTTY ? startStatusLine() : undefined;
+    const logger = createLogger({ format, level: level as LogLevel, beforeWrite: status?.clear });
+    const database = createPgDatabase({
+      connectionString: databaseUrl,
+      max: 4,
+      applicationName: 'task-worker run',
+    });
+    if (values.migrate) {
+      const result = await migrate(database, { schema });
+      logger.log('info', 'migrated', { schema, applied: result.applied, version: result.version });
+    }
+    const worker = await runWorker({
+      tasks: values.tasks,
+      database,
+      schema,
+      concurrency: int(values.concurrency, 'concurrency'),
+      retry: int(values.retry, 'retry'),
+      queues: values.queues?.split(','),
+      pollInterval: int(values['poll-interval'], 'poll-interval'),
+      lease: int(values.lease, 'lease'),
+      grace: int(values.grace, 'grace'),
+      logger,
+    }).catch(async (error: unknown) => {
+      await database.close();
+      throw error;
+    });
+    status?.track(() => worker.stats());
+
+    // Ctrl-C reaches this process from the terminal and again from each wrapper that forwards
+    // it (npm, scripts/node22.mjs): repeats within SIGNAL_ECHO_MS count as the same press.
+    let signals = 0;
+    let firstSignalAt = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (signals === 1 && Date.now() - firstSignalAt < SIGNAL_ECHO_MS) return;
+      if (signals === 0) firstSignalAt = Date.now();
+      signals++;
+      if (signals === 1) {
+        logger.log('info', 'shutdown_requested', {
+          signal,
+          note: 'send it again to put running tasks back at once',
+        });
+        void worker.stop();
+      } else {
+        logger.log('warn', 'shutdown_forced', { signal });
+        void worker.kill();
+      }
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    await worker.stopped;
+    status?.stop();
+    await database.close();
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    return 0;
+  },
+};

@@ -1,0 +1,156 @@
+/**
+ * Batches write-backs: completions and failures that arrive together go to Postgres as one
+ * fenced statement each. A write-back that fails (database unreachable) is retried; one that
+ * matches no row (the task was cancelled or its lease was lost and another attempt owns it)
+ * is dropped and reported, never forced.
+ * @module
+ */
+import type { Database } from '../../src/database.ts';
+import type { RetryBackoff } from '../../src/retry-policy.ts';
+import type { WorkerStatements } from '../../src/sql/worker-statements.ts';
+import type { SerializedError } from './thread-protocol.ts';
+
+export type WriteBack =
+  | { kind: 'complete'; id: string; attempt: number; name: string; json: string; duration: number }
+  | {
+      kind: 'fail';
+      id: string;
+      attempt: number;
+      name: string;
+      error: SerializedError;
+      duration: number;
+      retryable: boolean;
+    };
+
+export interface Landed {
+  item: WriteBack;
+  /** What the task became: COMPLETED, PENDING (retry) or FAILED; null when fencing refused it. */
+  status: 'COMPLETED' | 'PENDING' | 'FAILED' | null;
+  queue?: string;
+  runAt?: Date;
+}
+
+export interface CompleterOptions {
+  db: Database;
+  sql: WorkerStatements;
+  workerId: string;
+  backoff: RetryBackoff;
+  now?: () => Date | undefined;
+  /** Most tasks per statement (default: 500). */
+  batchSize?: number;
+  onLanded: (landed: Landed[]) => void;
+  onError: (error: unknown, pending: number) => void;
+}
+
+export class Completer {
+  private queue: WriteBack[] = [];
+  private flushing: Promise<void> | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryDelay = 100;
+  private idleWaiters: Array<() => void> = [];
+
+  private readonly options: CompleterOptions;
+
+  constructor(options: CompleterOptions) {
+    this.options = options;
+  }
+
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  add(item: WriteBack): void {
+    this.queue.push(item);
+    if (!this.flushing && !this.retryTimer) this.flushing = this.flush();
+  }
+
+  /** Resolves once every queued write-back was attempted successfully (or `give up` ms passed). */
+  async drain(timeoutMs = 10_000): Promise<void> {
+    if (this.queue.length === 0 && !this.flushing) return;
+    await Promise.race([
+      new Promise<void>((resolve) => this.idleWaiters.push(resolve)),
+      new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref()),
+    ]);
+  }
+
+  private async flush(): Promise<void> {
+    // Let completions of the same tick join the batch.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.options.batchSize ?? 500);
+      try {
+        this.options.onLanded(await this.write(batch));
+        this.retryDelay = 100;
+      } catch (error) {
+        this.queue.unshift(...batch);
+        this.options.onError(error, this.queue.length);
+        this.flushing = undefined;
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = undefined;
+          this.flushing = this.flush();
+        }, this.retryDelay);
+        this.retryDelay = Math.min(this.retryDelay * 2, 5000);
+        return;
+      }
+    }
+    this.flushing = undefined;
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  private async write(batch: WriteBack[]): Promise<Landed[]> {
+    const { db, sql, workerId } = this.options;
+    const now = this.options.now?.()?.toISOString() ?? null;
+    const completes = batch.filter((item) => item.kind === 'complete');
+    const fails = batch.filter((item) => item.kind === 'fail');
+    const landed: Landed[] = [];
+    const [completed, failed] = await Promise.all([
+      completes.length === 0
+        ? undefined
+        : db.query(sql.taskCompleteMany, [
+            `[${completes
+              .map(
+                (c) =>
+                  `{"id":${JSON.stringify(c.id)},"attempt":${c.attempt},"result":${c.json},"duration":${c.duration}}`,
+              )
+              .join(',')}]`,
+            workerId,
+            now,
+          ]),
+      fails.length === 0
+        ? undefined
+        : db.query(sql.taskFailMany, [
+            JSON.stringify(
+              fails.map((f) => ({
+                id: f.id,
+                attempt: f.attempt,
+                error: f.error.message,
+                error_type: f.error.type,
+                error_stack: f.error.stack,
+                duration: f.duration,
+                retryable: f.retryable,
+              })),
+            ),
+            workerId,
+            now,
+            this.options.backoff.baseSeconds,
+            this.options.backoff.maxSeconds,
+          ]),
+    ]);
+    const completedRows = new Map((completed?.rows ?? []).map((row) => [row.id as string, row]));
+    for (const item of completes) {
+      const row = completedRows.get(item.id);
+      landed.push({ item, status: row ? 'COMPLETED' : null, queue: row?.queue as string | undefined });
+    }
+    const failedRows = new Map((failed?.rows ?? []).map((row) => [row.id as string, row]));
+    for (const item of fails) {
+      const row = failedRows.get(item.id);
+      landed.push({
+        item,
+        status: row ? (row.status as 'PENDING' | 'FAILED') : null,
+        queue: row?.queue as string | undefined,
+        runAt: row?.run_at as Date | undefined,
+      });
+    }
+    return landed;
+  }
+}

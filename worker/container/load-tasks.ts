@@ -1,0 +1,34 @@
+/**
+ * Loads a tasks module: a `defineTasks` registry as its default export (or named `tasks`).
+ * TypeScript modules load through Node's type stripping (Node >= 22.18).
+ * @module
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { TaskRegistry } from '../../src/define-tasks.ts';
+import { ConfigError } from '../../src/errors.ts';
+
+/** Resolves `--tasks` (a path relative to the working directory) to a file: URL. */
+export function tasksModuleUrl(path: string): string {
+  const file = resolve(path);
+  if (!existsSync(file)) throw new ConfigError(`Tasks module not found: ${path} (resolved to ${file}).`);
+  return pathToFileURL(file).href;
+}
+
+/** Imports the registry and checks its shape. */
+export async function loadTasks(url: string): Promise<TaskRegistry> {
+  const module = (await import(url)) as { default?: unknown; tasks?: unknown };
+  const registry = module.default ?? module.tasks;
+  if (typeof registry !== 'object' || registry === null) {
+    throw new ConfigError(
+      `${url} must export a defineTasks({...}) registry as its default export (or as "tasks").`,
+    );
+  }
+  for (const [name, handler] of Object.entries(registry)) {
+    if (typeof handler !== 'function') {
+      throw new ConfigError(`${url}: task "${name}" is ${typeof handler}, expected a function.`);
+    }
+  }
+  return registry as TaskRegistry;
+}

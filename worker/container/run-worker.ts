@@ -1,0 +1,303 @@
+/**
+ * The container worker: wires the producer (claims), the executor pool (runs, kills at
+ * timeout), the completer (fenced, batched write-backs), the lease keeper (heartbeats) and the
+ * sweeper (expired leases), and shuts them down gracefully.
+ * @module
+ */
+import { hostname } from 'node:os';
+import type { Database } from '../../src/database.ts';
+import { SchemaError } from '../../src/errors.ts';
+import { LATEST_MIGRATION, schemaVersion } from '../../src/migrations/migrate.ts';
+import { createPgDatabase } from '../../src/node/pg-database.ts';
+import { workerStatements } from '../../src/sql/worker-statements.ts';
+import { sweepExpiredTasks } from '../../src/sweep.ts';
+import { ConfigError } from '../../src/errors.ts';
+import { Completer, type Landed } from './completer.ts';
+import { ExecutorPool, type Outcome } from './executor-pool.ts';
+import { tasksModuleUrl } from './load-tasks.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { Producer, type ClaimedTask } from './producer.ts';
+import { resolveWorkerOptions, type WorkerOptions } from './worker-options.ts';
+
+export type { WorkerOptions } from './worker-options.ts';
+
+/** Counters since start. */
+export interface WorkerStats {
+  running: number;
+  completed: number;
+  failed: number;
+  retried: number;
+  /** Write-backs refused by fencing (task cancelled or taken over after a lost lease). */
+  lost: number;
+}
+
+export interface WorkerHandle {
+  readonly workerId: string;
+  /** Task names the tasks module registers. */
+  readonly taskNames: readonly string[];
+  /**
+   * Stops claiming, lets running tasks finish for `grace` seconds (default: the worker's),
+   * puts back the rest (fenced), writes everything back and closes. Idempotent.
+   */
+  stop(options?: { grace?: number }): Promise<void>;
+  /** Puts every running task back at once and closes (the second Ctrl-C). */
+  kill(): Promise<void>;
+  /** Resolves when the worker has stopped. */
+  readonly stopped: Promise<void>;
+  stats(): WorkerStats;
+}
+
+interface Running {
+  task: ClaimedTask;
+  /** Set when shutdown put the task back: its outcome is discarded. */
+  putBack?: boolean;
+}
+
+/** Starts a worker. Resolves once its threads have loaded the tasks module. */
+export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
+  const options = resolveWorkerOptions(input);
+  if (!input.database && !input.databaseUrl)
+    throw new ConfigError('runWorker needs database or databaseUrl.');
+  const logger: Logger = input.logger ?? createLogger();
+  const workerId = input.workerId ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 6)}`;
+  const db: Database =
+    input.database ??
+    createPgDatabase({
+      connectionString: input.databaseUrl,
+      max: 4,
+      applicationName: `task-worker ${workerId}`,
+    });
+  const ownsDb = !input.database;
+  const sql = workerStatements(options.schema);
+  const now = () => options.now?.()?.toISOString() ?? null;
+
+  const version = await schemaVersion(db, options.schema);
+  if (version !== LATEST_MIGRATION) {
+    if (ownsDb) await db.close();
+    throw new SchemaError(
+      version > LATEST_MIGRATION ? 'SCHEMA_TOO_NEW' : 'MIGRATION_FAILED',
+      version > LATEST_MIGRATION
+        ? `Schema "${options.schema}" is at version ${version}, newer than this worker (${LATEST_MIGRATION}); upgrade edge-task-worker.`
+        : `Schema "${options.schema}" is at version ${version}, expected ${LATEST_MIGRATION}: run "task-worker migrate" first.`,
+    );
+  }
+
+  const stats: WorkerStats = { running: 0, completed: 0, failed: 0, retried: 0, lost: 0 };
+  const running = new Map<string, Running>();
+  let producer: Producer | undefined;
+
+  const pool = new ExecutorPool({
+    size: options.concurrency,
+    tasksUrl: tasksModuleUrl(options.tasks),
+    killGraceMs: options.killGrace,
+    onSlotFree: () => producer?.slotFreed(),
+    onProgress: (id, json) => {
+      const entry = running.get(id);
+      if (!entry) return;
+      db.query(sql.taskProgress, [id, entry.task.attempt, workerId, json]).catch((error: unknown) =>
+        logger.log('warn', 'progress_not_saved', { taskId: id, error: String(error) }),
+      );
+    },
+  });
+
+  const completer = new Completer({
+    db,
+    sql,
+    workerId,
+    backoff: options.backoff,
+    now: options.now,
+    onLanded: (landed) => landed.forEach(report),
+    onError: (error, pending) => logger.log('error', 'write_back_failed', { error: String(error), pending }),
+  });
+
+  function report({ item, status, runAt }: Landed): void {
+    const base = { taskId: item.id, name: item.name, attempt: item.attempt, duration: round(item.duration) };
+    if (status === null) {
+      stats.lost++;
+      logger.log('warn', 'task_result_rejected', {
+        ...base,
+        reason:
+          'the task is no longer owned by this attempt (cancelled, or its lease expired and it was recovered)',
+      });
+    } else if (status === 'COMPLETED') {
+      stats.completed++;
+      logger.log('info', 'task_completed', base);
+    } else if (item.kind === 'fail') {
+      const fields = { ...base, error: item.error.message, errorType: item.error.type };
+      if (status === 'PENDING') {
+        stats.retried++;
+        logger.log('warn', 'task_retry_scheduled', { ...fields, runAt: runAt?.toISOString() });
+      } else {
+        stats.failed++;
+        logger.log('error', 'task_failed', { ...fields, stack: item.error.stack });
+      }
+    }
+  }
+
+  function finish(task: ClaimedTask, outcome: Outcome): void {
+    const entry = running.get(task.id);
+    running.delete(task.id);
+    stats.running = running.size;
+    if (!entry || entry.putBack) return;
+    const common = { id: task.id, attempt: task.attempt, name: task.name, duration: outcome.duration };
+    completer.add(
+      outcome.ok
+        ? { kind: 'complete', ...common, json: outcome.json }
+        : { kind: 'fail', ...common, error: outcome.error, retryable: !outcome.error.nonRetryable },
+    );
+  }
+
+  const taskNames = await pool.start().catch(async (error: unknown) => {
+    await pool.close();
+    if (ownsDb) await db.close();
+    throw error;
+  });
+
+  producer = new Producer({
+    db,
+    sql,
+    workerId,
+    options,
+    now,
+    freeSlots: () => pool.freeSlots,
+    logger,
+    async release(tasks) {
+      await db
+        .query(sql.taskPutBack, [tasks.map((t) => t.id), tasks.map((t) => t.attempt), workerId, now()])
+        .catch((error: unknown) => logger.log('error', 'put_back_failed', { error: String(error) }));
+    },
+    dispatch(task) {
+      running.set(task.id, { task });
+      stats.running = running.size;
+      logger.log('debug', 'task_started', { taskId: task.id, name: task.name, attempt: task.attempt });
+      void pool.run(task, task.timeout).then((outcome) => finish(task, outcome));
+    },
+  });
+
+  // Heartbeats: extend the leases of running tasks; abort the ones no longer ours.
+  const heartbeat = setInterval(
+    () => {
+      const owned = [...running.values()].filter((r) => !r.putBack).map((r) => r.task);
+      if (owned.length === 0) return;
+      db.query(sql.taskHeartbeat, [
+        owned.map((t) => t.id),
+        owned.map((t) => t.attempt),
+        workerId,
+        options.lease,
+        now(),
+      ])
+        .then(({ rows }) => {
+          const kept = new Set(rows.map((row) => row.id as string));
+          for (const task of owned) {
+            if (kept.has(task.id) || !running.has(task.id)) continue;
+            logger.log('warn', 'task_aborted', {
+              taskId: task.id,
+              name: task.name,
+              attempt: task.attempt,
+              reason: 'cancelled or lease lost',
+            });
+            pool.abort(task.id, 'The task was cancelled or its lease was lost');
+          }
+        })
+        .catch((error: unknown) => logger.log('warn', 'heartbeat_failed', { error: String(error) }));
+    },
+    (options.lease * 1000) / 3,
+  );
+
+  const sweeper = setInterval(() => {
+    sweepExpiredTasks(db, { schema: options.schema, backoff: options.backoff, now: options.now?.() })
+      .then((swept) => {
+        for (const task of swept) {
+          logger.log('warn', task.status === 'FAILED' ? 'task_failed' : 'task_retry_scheduled', {
+            taskId: task.id,
+            name: task.name,
+            attempt: task.attempt,
+            error: 'Lease expired',
+            errorType: 'LeaseExpiredError',
+          });
+        }
+      })
+      .catch((error: unknown) => logger.log('warn', 'sweep_failed', { error: String(error) }));
+  }, options.sweepInterval);
+
+  producer.start();
+  logger.log('info', 'worker_started', {
+    workerId,
+    schema: options.schema,
+    concurrency: options.concurrency,
+    queues: options.queues ?? 'all',
+    retry: options.retry,
+    lease: options.lease,
+    tasks: taskNames,
+  });
+
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
+  let stopping: Promise<void> | undefined;
+  let killNow: (() => void) | undefined;
+
+  async function putBackRunning(): Promise<void> {
+    const entries = [...running.values()].filter((r) => !r.putBack);
+    if (entries.length === 0) return;
+    for (const entry of entries) entry.putBack = true;
+    const tasks = entries.map((e) => e.task);
+    try {
+      const { rows } = await db.query(sql.taskPutBack, [
+        tasks.map((t) => t.id),
+        tasks.map((t) => t.attempt),
+        workerId,
+        now(),
+      ]);
+      logger.log('warn', 'tasks_put_back', { count: rows.length, taskIds: rows.map((r) => r.id) });
+    } catch (error) {
+      logger.log('error', 'put_back_failed', {
+        error: String(error),
+        note: 'the sweeper will recover these tasks when their lease expires',
+        taskIds: tasks.map((t) => t.id),
+      });
+    }
+    for (const task of tasks) pool.abort(task.id, 'Worker is shutting down', 0);
+  }
+
+  async function shutdown(graceSeconds: number): Promise<void> {
+    logger.log('info', 'worker_stopping', { running: running.size, grace: graceSeconds });
+    await producer?.stop();
+    const deadline = Date.now() + graceSeconds * 1000;
+    await new Promise<void>((resolve) => {
+      killNow = resolve;
+      const check = () => {
+        if (running.size === 0 || Date.now() >= deadline) resolve();
+        else setTimeout(check, 50);
+      };
+      check();
+    });
+    clearInterval(heartbeat);
+    clearInterval(sweeper);
+    await putBackRunning();
+    await completer.drain();
+    await pool.close();
+    if (ownsDb) await db.close();
+    logger.log('info', 'worker_stopped', { workerId, ...stats });
+    resolveStopped();
+  }
+
+  return {
+    workerId,
+    taskNames,
+    stopped,
+    stats: () => ({ ...stats }),
+    stop(stopOptions = {}) {
+      stopping ??= shutdown(stopOptions.grace ?? options.grace);
+      return stopping;
+    },
+    kill() {
+      stopping ??= shutdown(0);
+      killNow?.();
+      return stopping;
+    },
+  };
+}
+
+function round(seconds: number): number {
+  return Math.round(seconds * 1000) / 1000;
+}

@@ -1,0 +1,83 @@
+/**
+ * Options of the container worker, their defaults and their checks.
+ * @module
+ */
+import type { Database } from '../../src/database.ts';
+import { ConfigError } from '../../src/errors.ts';
+import { DEFAULT_RETRY_BACKOFF, type RetryBackoff } from '../../src/retry-policy.ts';
+import { DEFAULT_SCHEMA } from '../../src/sql/schema-name.ts';
+import type { Logger } from './logger.ts';
+
+export interface WorkerOptions {
+  /** Path (or file: URL) of the tasks module: a `defineTasks` registry as default export. */
+  tasks: string;
+  /** A driver (node-postgres recommended). Give this or `databaseUrl`. */
+  database?: Database;
+  /** Postgres URL; the worker creates (and closes) a node-postgres pool. */
+  databaseUrl?: string;
+  /** (default: task_worker) */
+  schema?: string;
+  /** Tasks run at once, each in its own thread (default: 1). */
+  concurrency?: number;
+  /** Retries for tasks created without `maxRetries` (default: 0). `1` means two attempts. */
+  retry?: number;
+  /** Only these queues (default: all queues). */
+  queues?: string[];
+  /** Milliseconds between polls when idle (default: 1000). */
+  pollInterval?: number;
+  /** Lease length in seconds; a crashed worker's tasks are recovered after about this long (default: 30). */
+  lease?: number;
+  /** Seconds running tasks get to finish after a stop request (default: 25). */
+  grace?: number;
+  /** Milliseconds between a timeout's abort signal and terminating the thread (default: 1000). */
+  killGrace?: number;
+  /** Milliseconds between sweeps of expired leases (default: lease / 3, in ms). */
+  sweepInterval?: number;
+  /** Retry back-off (default: 1 s base, 1 h cap). */
+  backoff?: RetryBackoff;
+  /** Identifies this worker in `worker_id` (default: host:pid:random). */
+  workerId?: string;
+  logger?: Logger;
+  /** Clock for tests; undefined means the database clock (default). */
+  now?: () => Date | undefined;
+}
+
+export type ResolvedWorkerOptions = Required<
+  Omit<WorkerOptions, 'database' | 'databaseUrl' | 'queues' | 'now' | 'logger' | 'workerId'>
+> &
+  Pick<WorkerOptions, 'queues' | 'now'>;
+
+function positiveInt(value: number, name: string, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got ${value}.`);
+  }
+  return value;
+}
+
+function positive(value: number, name: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new ConfigError(`${name} must be a positive number, got ${value}.`);
+  }
+  return value;
+}
+
+/** Applies defaults and checks ranges; throws ConfigError naming the bad option. */
+export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOptions {
+  const lease = positive(options.lease ?? 30, 'lease');
+  const queues = options.queues?.map((q) => q.trim()).filter(Boolean);
+  if (queues && queues.length === 0) throw new ConfigError('queues is empty; omit it to serve every queue.');
+  return {
+    tasks: options.tasks,
+    schema: options.schema ?? DEFAULT_SCHEMA,
+    concurrency: positiveInt(options.concurrency ?? 1, 'concurrency', 1, 1024),
+    retry: positiveInt(options.retry ?? 0, 'retry', 0, 1000),
+    queues,
+    pollInterval: positive(options.pollInterval ?? 1000, 'pollInterval'),
+    lease,
+    grace: options.grace === 0 ? 0 : positive(options.grace ?? 25, 'grace'),
+    killGrace: options.killGrace === 0 ? 0 : positive(options.killGrace ?? 1000, 'killGrace'),
+    sweepInterval: positive(options.sweepInterval ?? (lease * 1000) / 3, 'sweepInterval'),
+    backoff: options.backoff ?? DEFAULT_RETRY_BACKOFF,
+    now: options.now,
+  };
+}
