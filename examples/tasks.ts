@@ -1,0 +1,35 @@
+/**
+ * Example tasks, run by `task-worker dev`, the Dockerfile and the README's walkthrough.
+ * A handler gets its positional arguments, then a context: `ctx.kwargs`, `ctx.signal`
+ * (aborted at the timeout), `ctx.taskId`, `ctx.attempt`, `ctx.progress(value)`.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { defineTasks, NonRetryableError, type TaskContext } from '../src/index.ts';
+
+export default defineTasks({
+  /** The original's example: `create_task("app.tasks.multiply_numbers", args=[2, 3])`. */
+  'app.tasks.multiply_numbers': (a: number, b: number) => a * b,
+
+  'app.tasks.add_numbers': (...numbers: number[]) => numbers.reduce((sum, n) => sum + n, 0),
+
+  /** Sleeps `seconds`, reporting progress each second; stops early when aborted. */
+  'app.tasks.sleep': async (seconds: number, ctx: TaskContext) => {
+    for (let i = 0; i < seconds; i++) {
+      await ctx.progress({ done: i, of: seconds });
+      await sleep(1000, undefined, { signal: ctx.signal });
+    }
+    return { slept: seconds };
+  },
+
+  /** Fails its first attempt: create it with `maxRetries: 1` to watch a retry succeed. */
+  'app.tasks.flaky': (ctx: TaskContext) => {
+    if (ctx.attempt === 1) throw new Error('first attempt fails on purpose');
+    return `succeeded on attempt ${ctx.attempt}`;
+  },
+
+  /** Greets someone by keyword argument; refuses (without retrying) an empty name. */
+  'app.tasks.greet': (ctx: TaskContext<{ name: string }>) => {
+    if (!ctx.kwargs.name) throw new NonRetryableError('kwargs.name is required');
+    return `Hello, ${ctx.kwargs.name}!`;
+  },
+});
