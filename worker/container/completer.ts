@@ -8,27 +8,9 @@
 import type { Database } from '../../src/database.ts';
 import type { RetryBackoff } from '../../src/retry-policy.ts';
 import type { WorkerStatements } from '../../src/sql/worker-statements.ts';
-import type { SerializedError } from './thread-protocol.ts';
+import { writeBack, type Landed, type WriteBack } from '../../src/write-back.ts';
 
-export type WriteBack =
-  | { kind: 'complete'; id: string; attempt: number; name: string; json: string; duration: number }
-  | {
-      kind: 'fail';
-      id: string;
-      attempt: number;
-      name: string;
-      error: SerializedError;
-      duration: number;
-      retryable: boolean;
-    };
-
-export interface Landed {
-  item: WriteBack;
-  /** What the task became: COMPLETED, PENDING (retry) or FAILED; null when fencing refused it. */
-  status: 'COMPLETED' | 'PENDING' | 'FAILED' | null;
-  queue?: string;
-  runAt?: Date;
-}
+export type { Landed, WriteBack };
 
 export interface CompleterOptions {
   db: Database;
@@ -79,7 +61,18 @@ export class Completer {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.options.batchSize ?? 500);
       try {
-        this.options.onLanded(await this.write(batch));
+        this.options.onLanded(
+          await writeBack(
+            {
+              db: this.options.db,
+              sql: this.options.sql,
+              workerId: this.options.workerId,
+              backoff: this.options.backoff,
+              now: this.options.now?.()?.toISOString() ?? null,
+            },
+            batch,
+          ),
+        );
         this.retryDelay = 100;
       } catch (error) {
         this.queue.unshift(...batch);
@@ -95,62 +88,5 @@ export class Completer {
     }
     this.flushing = undefined;
     for (const resolve of this.idleWaiters.splice(0)) resolve();
-  }
-
-  private async write(batch: WriteBack[]): Promise<Landed[]> {
-    const { db, sql, workerId } = this.options;
-    const now = this.options.now?.()?.toISOString() ?? null;
-    const completes = batch.filter((item) => item.kind === 'complete');
-    const fails = batch.filter((item) => item.kind === 'fail');
-    const landed: Landed[] = [];
-    const [completed, failed] = await Promise.all([
-      completes.length === 0
-        ? undefined
-        : db.query(sql.taskCompleteMany, [
-            `[${completes
-              .map(
-                (c) =>
-                  `{"id":${JSON.stringify(c.id)},"attempt":${c.attempt},"result":${c.json},"duration":${c.duration}}`,
-              )
-              .join(',')}]`,
-            workerId,
-            now,
-          ]),
-      fails.length === 0
-        ? undefined
-        : db.query(sql.taskFailMany, [
-            JSON.stringify(
-              fails.map((f) => ({
-                id: f.id,
-                attempt: f.attempt,
-                error: f.error.message,
-                error_type: f.error.type,
-                error_stack: f.error.stack,
-                duration: f.duration,
-                retryable: f.retryable,
-              })),
-            ),
-            workerId,
-            now,
-            this.options.backoff.baseSeconds,
-            this.options.backoff.maxSeconds,
-          ]),
-    ]);
-    const completedRows = new Map((completed?.rows ?? []).map((row) => [row.id as string, row]));
-    for (const item of completes) {
-      const row = completedRows.get(item.id);
-      landed.push({ item, status: row ? 'COMPLETED' : null, queue: row?.queue as string | undefined });
-    }
-    const failedRows = new Map((failed?.rows ?? []).map((row) => [row.id as string, row]));
-    for (const item of fails) {
-      const row = failedRows.get(item.id);
-      landed.push({
-        item,
-        status: row ? (row.status as 'PENDING' | 'FAILED') : null,
-        queue: row?.queue as string | undefined,
-        runAt: row?.run_at as Date | undefined,
-      });
-    }
-    return landed;
   }
 }

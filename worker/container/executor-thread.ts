@@ -8,26 +8,14 @@ import type { TaskContext } from '../../src/define-tasks.ts';
 import { toStrictJson } from '../../src/json-value.ts';
 import type { JsonValue } from '../../src/task.ts';
 import { loadTasks } from './load-tasks.ts';
-import type { FromThread, SerializedError, ThreadData, ThreadTask, ToThread } from './thread-protocol.ts';
+import { serializeError, unknownTaskError } from '../../src/task-error.ts';
+import type { FromThread, ThreadData, ThreadTask, ToThread } from './thread-protocol.ts';
 
 const port = parentPort;
 if (!port) throw new Error('executor-thread.ts must run in a worker thread');
 const { tasksUrl } = workerData as ThreadData;
 const send = (message: FromThread) => port.postMessage(message);
 const controllers = new Map<string, AbortController>();
-
-function serializeError(error: unknown, nonRetryable = false): SerializedError {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return {
-      message: error.message || String(error),
-      type: error.name || error.constructor?.name || 'Error',
-      stack: error.stack ?? null,
-      nonRetryable: nonRetryable || code === 'NON_RETRYABLE' || error.name === 'NonRetryableError',
-    };
-  }
-  return { message: `Non-error thrown: ${String(error)}`, type: typeof error, stack: null, nonRetryable };
-}
 
 async function run(
   registry: Record<string, (...params: unknown[]) => unknown>,
@@ -37,10 +25,13 @@ async function run(
   const seconds = () => (performance.now() - started) / 1000;
   const handler = Object.hasOwn(registry, task.name) ? registry[task.name] : undefined;
   if (!handler) {
-    const known = Object.keys(registry).slice(0, 20).join(', ');
-    const error = new Error(`Unknown task "${task.name}": it is not in the tasks module (known: ${known}).`);
-    error.name = 'UnknownTaskError';
-    send({ type: 'done', id: task.id, ok: false, error: serializeError(error, true), duration: 0 });
+    send({
+      type: 'done',
+      id: task.id,
+      ok: false,
+      error: unknownTaskError(task.name, Object.keys(registry)),
+      duration: 0,
+    });
     return;
   }
   const controller = new AbortController();

@@ -5,17 +5,13 @@
  * notification, or a slot freed after a full batch).
  * @module
  */
+import { claimTasks, type ClaimedTask } from '../../src/claim.ts';
 import type { Database } from '../../src/database.ts';
 import type { WorkerStatements } from '../../src/sql/worker-statements.ts';
 import type { Logger } from './logger.ts';
-import type { ThreadTask } from './thread-protocol.ts';
 import type { ResolvedWorkerOptions } from './worker-options.ts';
 
-export interface ClaimedTask extends ThreadTask {
-  queue: string;
-  timeout: number | null;
-  priority: number;
-}
+export type { ClaimedTask };
 
 export interface ProducerOptions {
   db: Database;
@@ -65,29 +61,20 @@ export class Producer {
     await this.loop;
   }
 
-  private async claim(limit: number): Promise<ClaimedTask[]> {
+  private claim(limit: number): Promise<ClaimedTask[]> {
     const { db, sql, workerId, options, now } = this.o;
-    const params: unknown[] = [limit, workerId, options.lease, options.retry, now()];
-    const text = options.queues ? sql.taskClaimForQueues : sql.taskClaim;
-    if (options.queues) params.push(options.queues);
-    const { rows } = await db.query(text, params);
-    const tasks = rows.map((row) => ({
-      id: row.id as string,
-      name: row.name as string,
-      args: row.args as unknown[],
-      kwargs: row.kwargs as Record<string, unknown>,
-      attempt: row.attempt as number,
-      queue: row.queue as string,
-      timeout: row.timeout as number | null,
-      priority: row.priority as number,
-      position: ((row.retry_count as number) === 0
-        ? (row.created_at as Date)
-        : (row.run_at as Date)
-      ).getTime(),
-    }));
-    // UPDATE ... RETURNING does not keep the claim's order; restore it.
-    tasks.sort((a, b) => b.priority - a.priority || a.position - b.position || (a.id < b.id ? -1 : 1));
-    return tasks.map(({ position: _position, ...task }) => task);
+    return claimTasks(
+      {
+        db,
+        sql,
+        workerId,
+        lease: options.lease,
+        defaultRetries: options.retry,
+        queues: options.queues,
+        now: now(),
+      },
+      limit,
+    );
   }
 
   private async run(): Promise<void> {

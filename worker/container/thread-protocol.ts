@@ -3,6 +3,9 @@
  * JSON text so the main thread can splice them into the completion statement unchanged.
  * @module
  */
+import type { SerializedError } from '../../src/task-error.ts';
+
+export type { SerializedError };
 
 /** A claimed task as the thread needs it. */
 export interface ThreadTask {
@@ -14,14 +17,6 @@ export interface ThreadTask {
 }
 
 export type ToThread = { type: 'run'; task: ThreadTask } | { type: 'abort'; id: string; reason: string };
-
-export interface SerializedError {
-  message: string;
-  type: string;
-  stack: string | null;
-  /** A NonRetryableError (or an unknown task name): fail at once. */
-  nonRetryable: boolean;
-}
 
 export type FromThread =
   | { type: 'ready'; names: string[] }
