@@ -12,3 +12,4 @@ export {
   type WaitOptions,
 } from './task-client.ts';
 export type { Task, TaskStatus } from '../src/task.ts';
+export { createNeonHttpDatabase, type NeonHttpDatabaseOptions } from '../src/drivers/neon-http-database.ts';

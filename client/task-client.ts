@@ -117,6 +117,13 @@ export function createTaskClient<R extends TaskRegistry = TaskRegistry>(
       }
       const validated = tasks.map((entry, index) => {
         try {
+          if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+            throw new TaskValidationError(
+              'INVALID_OPTIONS',
+              'options',
+              'each task must be an object with a name.',
+            );
+          }
           const { name, ...options } = entry as { name: unknown } & TaskOptions;
           return validateTask(name, options, maxPayloadBytes);
         } catch (error) {

@@ -46,11 +46,17 @@ create index tasks_claim_idx on :"schema".tasks (
 -- Sweep: running tasks whose lease expired.
 create index tasks_lease_idx on :"schema".tasks (lease_until) where status = 'PROGRESS';
 
--- Listing: newest first, by status, by name, by queue.
-create index tasks_status_created_idx on :"schema".tasks (status, created_at desc, id);
-create index tasks_name_created_idx on :"schema".tasks (name, created_at desc, id);
-create index tasks_queue_created_idx on :"schema".tasks (queue, created_at desc, id);
-create index tasks_created_idx on :"schema".tasks (created_at desc, id);
+-- Listing by status, newest first (ids are time-ordered); listing without a status walks the
+-- primary key. One listing index only: every status change rewrites every index entry.
+create index tasks_status_id_idx on :"schema".tasks (status, id);
+
+-- Queue tables churn: vacuum and analyze them early, so dead index entries of claimed tasks
+-- are cleared and the planner knows how many tasks are pending.
+alter table :"schema".tasks set (
+  autovacuum_vacuum_scale_factor = 0.02,
+  autovacuum_analyze_scale_factor = 0.02,
+  autovacuum_vacuum_cost_delay = 0
+);
 
 -- Deduplication: at most one unfinished task per unique key.
 create unique index tasks_unique_key_idx on :"schema".tasks (unique_key)

@@ -40,7 +40,6 @@ export {
   type MigrateOptions,
   type MigrateResult,
 } from './migrations/migrate.ts';
-export { createNeonHttpDatabase, type NeonHttpDatabaseOptions } from './drivers/neon-http-database.ts';
 export { DEFAULT_SCHEMA } from './sql/schema-name.ts';
 export { sweepExpiredTasks, type SweepOptions, type SweptTask } from './sweep.ts';
 export { DEFAULT_RETRY_BACKOFF, retryDelayBounds, type RetryBackoff } from './retry-policy.ts';

@@ -9,17 +9,23 @@ import { TaskValidationError } from './errors.ts';
 
 // Postgres `jsonb` refuses NUL characters and lone surrogates; catching them here keeps the
 // error typed and the row unwritten instead of surfacing as a 22P05 from the database.
-// eslint-disable-next-line no-control-regex
-const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** Strings Postgres cannot store in text or jsonb: a NUL character or a lone surrogate. */
+export const UNSTORABLE_STRING =
+  // eslint-disable-next-line no-control-regex
+  /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Deepest nesting of arrays and objects accepted (deeper JSON is refused, not stack-overflowed). */
+export const MAX_JSON_DEPTH = 64;
 
 function fail(field: string, path: string, what: string, hint = 'convert it first'): never {
   throw new TaskValidationError('NOT_JSON', field, `${path} is ${what}, which is not JSON; ${hint}.`);
 }
 
-function check(value: unknown, field: string, path: string, ancestors: Set<object>): void {
+function check(value: unknown, field: string, path: string, ancestors: Set<object>, depth = 0): void {
   switch (typeof value) {
     case 'string':
-      if (UNSTORABLE.test(value)) fail(field, path, 'a string with a NUL character or a lone surrogate');
+      if (UNSTORABLE_STRING.test(value))
+        fail(field, path, 'a string with a NUL character or a lone surrogate');
       return;
     case 'boolean':
       return;
@@ -44,12 +50,13 @@ function check(value: unknown, field: string, path: string, ancestors: Set<objec
   const toJSON = (object as { toJSON?: unknown }).toJSON;
   if (typeof toJSON === 'function') {
     // Dates and similar define their own JSON form; check what they turn into.
-    check(toJSON.call(object), field, path, ancestors);
+    check(toJSON.call(object), field, path, ancestors, depth);
     return;
   }
+  if (depth >= MAX_JSON_DEPTH) fail(field, path, `nested deeper than ${MAX_JSON_DEPTH} levels`, 'flatten it');
   ancestors.add(object);
   if (Array.isArray(object)) {
-    for (let i = 0; i < object.length; i++) check(object[i], field, `${path}[${i}]`, ancestors);
+    for (let i = 0; i < object.length; i++) check(object[i], field, `${path}[${i}]`, ancestors, depth + 1);
   } else {
     const proto = Object.getPrototypeOf(object);
     if (proto !== Object.prototype && proto !== null) {
@@ -61,7 +68,9 @@ function check(value: unknown, field: string, path: string, ancestors: Set<objec
     }
     for (const [key, child] of Object.entries(object)) {
       // An undefined property means "not set" and is dropped, as JSON.stringify does.
-      if (child !== undefined) check(child, field, `${path}.${key}`, ancestors);
+      if (UNSTORABLE_STRING.test(key))
+        fail(field, `${path}.${JSON.stringify(key)}`, 'a key with a NUL character or a lone surrogate');
+      if (child !== undefined) check(child, field, `${path}.${key}`, ancestors, depth + 1);
     }
   }
   ancestors.delete(object);

@@ -4,7 +4,7 @@
  * @module
  */
 import { TaskValidationError } from './errors.ts';
-import { toStrictJson } from './json-value.ts';
+import { toStrictJson, UNSTORABLE_STRING } from './json-value.ts';
 
 /** Documented limits. */
 export const TASK_LIMITS = {
@@ -27,6 +27,8 @@ export const TASK_LIMITS = {
 } as const;
 
 const INT32_MAX = 2_147_483_647;
+const EARLIEST_RUN_AT = Date.parse('0001-01-01T00:00:00.000Z');
+const LATEST_RUN_AT = Date.parse('9999-12-31T23:59:59.999Z');
 const NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.:\-/]*$/;
 
 /** Options accepted by `createTask` (all optional). */
@@ -96,6 +98,8 @@ function checkLabel(
   if (value.length === 0) invalid(code, field, `${field} must not be empty.`);
   if (value.length > max)
     invalid(code, field, `${field} is ${value.length} characters long; the limit is ${max}.`);
+  if (UNSTORABLE_STRING.test(value))
+    invalid(code, field, `${field} has a NUL character or a lone surrogate.`);
   return value;
 }
 
@@ -138,6 +142,14 @@ function checkRunAt(value: unknown): string {
       'INVALID_RUN_AT',
       'runAt',
       `runAt must be a valid Date or ISO 8601 string, got ${String(value)}.`,
+    );
+  }
+  // Postgres timestamps hold years 1-9999; JS dates reach far beyond.
+  if (date.getTime() < EARLIEST_RUN_AT || date.getTime() > LATEST_RUN_AT) {
+    invalid(
+      'INVALID_RUN_AT',
+      'runAt',
+      `runAt must be between years 1 and 9999, got ${String(value).slice(0, 50)}.`,
     );
   }
   return date.toISOString();

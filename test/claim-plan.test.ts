@@ -5,6 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { workerStatements } from '../src/sql/worker-statements.ts';
 import { taskStatements } from '../src/sql/task-statements.ts';
+import { taskQueryStatements } from '../src/sql/task-query-statements.ts';
 import { useTestSchema } from './support/test-schema.ts';
 
 const t = useTestSchema('plan');
@@ -69,12 +70,10 @@ describe('query plans at 1M rows', () => {
     noSeqScan(await plan(taskStatements(t.schema).taskGet, ['0000000000000000000042']));
   });
 
-  it('listing by status uses an index', async () => {
-    noSeqScan(
-      await plan(
-        `select * from ${t.schema}.tasks where status = $1 order by created_at desc, id desc limit 50`,
-        ['PENDING'],
-      ),
-    );
+  it('listing, by status or not, uses an index', async () => {
+    const { taskList } = taskQueryStatements(t.schema);
+    noSeqScan(await plan(taskList, ['PENDING', null, null, null, 51]));
+    noSeqScan(await plan(taskList, [null, null, null, null, 51]));
+    noSeqScan(await plan(taskList, ['COMPLETED', null, null, '0000000000000000500000', 51]));
   });
 });

@@ -157,3 +157,31 @@ describe('createTask refuses bad input before writing', () => {
     ).rejects.toMatchObject({ code: '23514' });
   });
 });
+
+describe('validation of what JSON.parse accepts but Postgres would not', () => {
+  it.each([
+    ['a key with NUL', { kwargs: { 'a\u0000b': 1 } }, 'NOT_JSON', /key with a NUL/],
+    [
+      'nesting deeper than 64',
+      { args: [JSON.parse('['.repeat(70) + ']'.repeat(70))] },
+      'NOT_JSON',
+      /nested deeper than 64/,
+    ],
+    ['runAt before year 1', { runAt: '0000-01-01T00:00:00Z' }, 'INVALID_RUN_AT', /between years 1 and 9999/],
+    ['runAt after year 9999', { runAt: new Date(8.6e15) }, 'INVALID_RUN_AT', /between years 1 and 9999/],
+    ['a queue with NUL', { queue: 'a\u0000' }, 'INVALID_QUEUE', /NUL/],
+  ])('%s', async (_label, options, code, message) => {
+    const client = createTaskClient({ database: t.db, schema: t.schema });
+    const error = await client.createTask('ok', options as never).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code });
+    expect((error as Error).message).toMatch(message);
+  });
+
+  it('createTasks refuses an entry that is not an object', async () => {
+    const client = createTaskClient({ database: t.db, schema: t.schema });
+    await expect(client.createTasks([null as never])).rejects.toMatchObject({
+      code: 'INVALID_OPTIONS',
+      field: 'tasks[0].options',
+    });
+  });
+});

@@ -46,20 +46,27 @@ inserted as (
   order by ord
   on conflict do nothing
   returning *
+),
+missing as (
+  -- Rows not inserted: a unique_key that already has an unfinished task, or an id inserted by
+  -- an earlier run of this same statement. Rare, so their index lookups cost nothing usually.
+  select input.* from input where not exists (select 1 from inserted where inserted.id = input.id)
 )
-select found.*
-from input
+select inserted.*, input.ord from inserted join input on input.id = inserted.id
+union all
+select found.*, missing.ord
+from missing
 cross join lateral (
-  select ins.*, 0 as preference from inserted ins
-  where ins.id = input.id or (input.unique_key is not null and ins.unique_key = input.unique_key)
+  (select existing.* from ${tasks} existing where existing.id = missing.id)
   union all
-  select existing.*, 1 from ${tasks} existing
-  where existing.id = input.id
-     or (input.unique_key is not null and existing.unique_key = input.unique_key and existing.status in ${UNFINISHED})
-  order by preference
+  (select existing.* from ${tasks} existing
+   where missing.unique_key is not null and existing.unique_key = missing.unique_key
+     and existing.status in ${UNFINISHED})
+  union all
+  (select ins.* from inserted ins where missing.unique_key is not null and ins.unique_key = missing.unique_key)
   limit 1
 ) found
-order by input.ord`,
+order by ord`,
     taskGet: `select * from ${tasks} where id = $1`,
     taskCancel: `
 with cancelled as (

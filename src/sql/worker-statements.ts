@@ -49,6 +49,12 @@ export interface WorkerStatements {
   readonly taskSweepExpired: string;
   /** Stores progress $4 (JSON) on task $1 at attempt $2 owned by worker $3. */
   readonly taskProgress: string;
+  /**
+   * Refreshes planner statistics. Run at worker start: a claim planned on stale statistics
+   * (a burst of tasks since the last autovacuum) sorts every pending row instead of walking
+   * the claim index, measured at 19 ms instead of 1 ms per claim with 20k pending.
+   */
+  readonly taskTableAnalyze: string;
 }
 
 /** Builds the executor statements for `schema`. */
@@ -151,6 +157,7 @@ set status = case when t.retry_count < coalesce(t.max_retries, 0) then 'PENDING'
 from expired
 where t.id = expired.id
 returning t.id, t.status, t.queue, t.name, t.attempt, t.worker_id`,
+    taskTableAnalyze: `analyze ${tasks}`,
     taskProgress: `
 update ${tasks} t set progress = $4::jsonb
 where t.id = $1 and t.attempt = $2 and t.worker_id = $3 and t.status = 'PROGRESS'

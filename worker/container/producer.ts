@@ -26,15 +26,20 @@ export interface ProducerOptions {
   logger: Logger;
 }
 
+const PREFETCH_HORIZON_MS = 100;
+const PREFETCH_MIN_CAP = 500;
+
 export class Producer {
   private stopped = false;
   private wakeUp: (() => void) | undefined;
+  private wakePending = false;
   private lastBatchFull = false;
   private loop: Promise<void> | undefined;
   private errorDelay = 100;
-
+  private readonly buffer: ClaimedTask[] = [];
+  /** Moving average of task run time, ms; undefined until a task finished. */
+  private averageMs: number | undefined;
   private readonly o: ProducerOptions;
-  private wakePending = false;
 
   constructor(options: ProducerOptions) {
     this.o = options;
@@ -50,15 +55,55 @@ export class Producer {
     else this.wakePending = true;
   }
 
-  /** A slot became free: claim again at once if the last batch suggests more is waiting. */
+  /** A slot became free: start a buffered task, and claim more if more may be waiting. */
   slotFreed(): void {
-    if (this.lastBatchFull) this.wake();
+    this.pump();
+    if (this.lastBatchFull && this.shouldClaim()) this.wake();
   }
 
-  async stop(): Promise<void> {
+  /** Feeds the prefetch size: short tasks get a deeper local buffer. */
+  recordDuration(seconds: number): void {
+    const ms = seconds * 1000;
+    this.averageMs = this.averageMs === undefined ? ms : this.averageMs * 0.9 + ms * 0.1;
+  }
+
+  /** Claimed tasks waiting for a slot (they hold leases, so heartbeats include them). */
+  buffered(): readonly ClaimedTask[] {
+    return this.buffer;
+  }
+
+  /** Stops claiming; returns the buffered tasks, which the caller puts back. */
+  async stop(): Promise<ClaimedTask[]> {
     this.stopped = true;
     this.wake();
     await this.loop;
+    return this.buffer.splice(0);
+  }
+
+  /**
+   * How many tasks to hold beyond the free slots: enough to cover ~PREFETCH_HORIZON_MS of work
+   * at the measured pace, so a fast queue never waits for a claim round trip, while slow tasks
+   * are not hoarded away from other workers (none before a duration is known).
+   */
+  private prefetchTarget(): number {
+    if (this.averageMs === undefined) return 0;
+    const { concurrency } = this.o.options;
+    const cap = Math.max(PREFETCH_MIN_CAP, concurrency * 10);
+    return Math.min(cap, Math.floor((concurrency * PREFETCH_HORIZON_MS) / Math.max(this.averageMs, 0.01)));
+  }
+
+  private wanted(): number {
+    return this.o.freeSlots() + this.prefetchTarget() - this.buffer.length;
+  }
+
+  /** Claim when slots are idle, or when the buffer ran down to half: claims stay big. */
+  private shouldClaim(): boolean {
+    const target = this.prefetchTarget();
+    return this.wanted() > 0 && (this.buffer.length === 0 || this.buffer.length <= target / 2);
+  }
+
+  private pump(): void {
+    while (this.buffer.length > 0 && this.o.freeSlots() > 0) this.o.dispatch(this.buffer.shift()!);
   }
 
   private claim(limit: number): Promise<ClaimedTask[]> {
@@ -79,19 +124,21 @@ export class Producer {
 
   private async run(): Promise<void> {
     while (!this.stopped) {
-      const free = this.o.freeSlots();
-      if (free > 0) {
+      if (this.shouldClaim()) {
+        const want = this.wanted();
         try {
-          const tasks = await this.claim(free);
+          const tasks = await this.claim(want);
           this.errorDelay = 100;
           if (this.stopped) {
             // Stopped while this claim was in flight: nothing new may start.
             if (tasks.length > 0) await this.o.release(tasks);
             break;
           }
-          for (const task of tasks) this.o.dispatch(task);
-          this.lastBatchFull = tasks.length === free;
-          if (this.lastBatchFull && this.o.freeSlots() > 0) continue;
+          this.buffer.push(...tasks);
+          this.pump();
+          // A full batch means more may be waiting: keep fetching until one comes back short.
+          this.lastBatchFull = tasks.length === want;
+          if (this.lastBatchFull && this.shouldClaim()) continue;
         } catch (error) {
           this.o.logger.log('warn', 'claim_failed', { error: String(error) });
           await this.sleep(this.errorDelay);

@@ -82,6 +82,9 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
     );
   }
 
+  // Best effort: a role that does not own the table gets a warning, not an error.
+  await db.query(sql.taskTableAnalyze).catch(() => undefined);
+
   const stats: WorkerStats = { running: 0, completed: 0, failed: 0, retried: 0, lost: 0 };
   const running = new Map<string, Running>();
   let producer: Producer | undefined;
@@ -138,6 +141,7 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
     const entry = running.get(task.id);
     running.delete(task.id);
     stats.running = running.size;
+    producer?.recordDuration(outcome.duration);
     if (!entry || entry.putBack) return;
     const common = { id: task.id, attempt: task.attempt, name: task.name, duration: outcome.duration };
     completer.add(
@@ -177,7 +181,10 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
   // Heartbeats: extend the leases of running tasks; abort the ones no longer ours.
   const heartbeat = setInterval(
     () => {
-      const owned = [...running.values()].filter((r) => !r.putBack).map((r) => r.task);
+      const owned = [
+        ...[...running.values()].filter((r) => !r.putBack).map((r) => r.task),
+        ...(producer?.buffered() ?? []),
+      ];
       if (owned.length === 0) return;
       db.query(sql.taskHeartbeat, [
         owned.map((t) => t.id),
@@ -190,6 +197,7 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
           const kept = new Set(rows.map((row) => row.id as string));
           for (const task of owned) {
             if (kept.has(task.id) || !running.has(task.id)) continue;
+            // (A buffered task that was lost is dropped when it starts: its write-back is fenced.)
             logger.log('warn', 'task_aborted', {
               taskId: task.id,
               name: task.name,
@@ -261,7 +269,17 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
 
   async function shutdown(graceSeconds: number): Promise<void> {
     logger.log('info', 'worker_stopping', { running: running.size, grace: graceSeconds });
-    await producer?.stop();
+    const unstarted = (await producer?.stop()) ?? [];
+    if (unstarted.length > 0) {
+      await db
+        .query(sql.taskPutBack, [
+          unstarted.map((t) => t.id),
+          unstarted.map((t) => t.attempt),
+          workerId,
+          now(),
+        ])
+        .catch((error: unknown) => logger.log('error', 'put_back_failed', { error: String(error) }));
+    }
     const deadline = Date.now() + graceSeconds * 1000;
     await new Promise<void>((resolve) => {
       killNow = resolve;

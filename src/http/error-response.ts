@@ -1,0 +1,121 @@
+/**
+ * The API's one error shape, `{ error: { code, message, field? } }`, and the mapping from
+ * the library's typed errors to HTTP statuses. Anything not mapped here is a bug or an
+ * outage: it is logged and answered as a bare 500 that reveals nothing about the server.
+ * @module
+ */
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { DatabaseError } from '../database.ts';
+import { InvalidTaskIdError, TaskNotFoundError, TaskValidationError } from '../errors.ts';
+
+/** The body of every error response. */
+export interface ErrorBody {
+  error: {
+    /** Stable, e.g. `TASK_NOT_FOUND`, `INVALID_TIMEOUT`. Branch on this, not on the message. */
+    code: string;
+    /** For people: names the offending value and what to do. */
+    message: string;
+    /** The input at fault, when there is one: `name`, `kwargs.when`, `tasks[2].queue`, `cursor`. */
+    field?: string;
+  };
+}
+
+/** Called with every error the API could not map to a 4xx, and with failed health checks. */
+export type ErrorLogger = (error: unknown, request: Request) => void;
+
+/** An error the API answers with its own status and code. Throw it from a route. */
+export class HttpError extends Error {
+  override name = 'HttpError';
+  readonly status: ContentfulStatusCode;
+  readonly code: string;
+  readonly field: string | undefined;
+  readonly headers: Record<string, string> | undefined;
+  constructor(
+    status: ContentfulStatusCode,
+    code: string,
+    message: string,
+    options: { field?: string; headers?: Record<string, string> } = {},
+  ) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.field = options.field;
+    this.headers = options.headers;
+  }
+}
+
+/** Answers with the API's error body. */
+export function errorJson(c: Context, error: HttpError): Response {
+  const body: ErrorBody = { error: { code: error.code, message: error.message } };
+  if (error.field !== undefined) body.error.field = error.field;
+  return c.json(body, error.status, error.headers);
+}
+
+// SQLSTATE classes that mean "Postgres is not there right now", not "this query is wrong":
+// 08 connection exception (but 08P01, a protocol violation, is a bug), 53 insufficient
+// resources, 57P0x shutdown / cannot connect now. An empty code is a driver that never got an
+// answer (fetch failed, socket closed).
+function isUnavailable(error: DatabaseError): boolean {
+  return (
+    error.code === '' ||
+    (error.code.startsWith('08') && error.code !== '08P01') ||
+    error.code.startsWith('53') ||
+    error.code.startsWith('57P0')
+  );
+}
+
+const HONO_STATUS_CODES: Partial<Record<number, string>> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHORIZED',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  413: 'PAYLOAD_TOO_LARGE',
+};
+
+/**
+ * The HTTP answer for a known error, or `undefined` for anything else (which becomes a 500).
+ * `PAYLOAD_TOO_LARGE` is 413 wherever it comes from (body limit or `args` + `kwargs` limit),
+ * so one code always means one status.
+ */
+function httpErrorOf(error: unknown): HttpError | undefined {
+  if (error instanceof HttpError) return error;
+  if (error instanceof TaskValidationError) {
+    const status = error.code === 'PAYLOAD_TOO_LARGE' ? 413 : 400;
+    return new HttpError(status, error.code, error.message, { field: error.field });
+  }
+  if (error instanceof InvalidTaskIdError) {
+    return new HttpError(400, error.code, error.message, { field: 'id' });
+  }
+  if (error instanceof TaskNotFoundError) return new HttpError(404, error.code, error.message);
+  if (error instanceof DatabaseError && isUnavailable(error)) {
+    return new HttpError(503, 'DATABASE_UNAVAILABLE', 'The database is unavailable; try again shortly.', {
+      headers: { 'Retry-After': '5' },
+    });
+  }
+  if (error instanceof HTTPException && error.status < 500) {
+    const code = HONO_STATUS_CODES[error.status] ?? 'BAD_REQUEST';
+    return new HttpError(error.status, code, error.message || code);
+  }
+  return undefined;
+}
+
+/** Builds Hono's `onError` handler: known errors become 4xx/503, the rest a bare 500. */
+export function handleError(log: ErrorLogger): (error: Error, c: Context) => Response {
+  return (error, c) => {
+    const known = httpErrorOf(error);
+    // A 503 still deserves a log line: someone has to notice the outage.
+    if (!known || known.status >= 500) safeLog(log, error, c.req.raw);
+    return errorJson(c, known ?? new HttpError(500, 'INTERNAL', 'Internal error'));
+  };
+}
+
+/** Calls the logger; a logger that throws must not turn an error response into a crash. */
+export function safeLog(log: ErrorLogger, error: unknown, request: Request): void {
+  try {
+    log(error, request);
+  } catch {
+    // Nothing better to do: the logger is the place errors would go.
+  }
+}
