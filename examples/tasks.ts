@@ -1,10 +1,22 @@
 /**
- * Example tasks, run by `task-worker dev`, the Dockerfile and the README's walkthrough.
+ * Example tasks, run by `task-worker dev`, the Dockerfile, the Cloudflare Worker and the README.
  * A handler gets its positional arguments, then a context: `ctx.kwargs`, `ctx.signal`
  * (aborted at the timeout), `ctx.taskId`, `ctx.attempt`, `ctx.progress(value)`.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { defineTasks, NonRetryableError, type TaskContext } from '../src/index.ts';
+
+// Web-standard code only: the same registry runs in the container worker and in the
+// Cloudflare cron Worker (worker/cloudflare.ts).
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    });
+  });
+}
 
 export default defineTasks({
   /** The original's example: `create_task("app.tasks.multiply_numbers", args=[2, 3])`. */
@@ -16,7 +28,7 @@ export default defineTasks({
   'app.tasks.sleep': async (seconds: number, ctx: TaskContext) => {
     for (let i = 0; i < seconds; i++) {
       await ctx.progress({ done: i, of: seconds });
-      await sleep(1000, undefined, { signal: ctx.signal });
+      await sleep(1000, ctx.signal);
     }
     return { slept: seconds };
   },

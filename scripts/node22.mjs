@@ -58,7 +58,15 @@ function provision() {
   return bin;
 }
 
-const env = { ...process.env };
+// Wrangler and miniflare stay offline: no metrics, no error reports, no cf fetch.
+const env = {
+  WRANGLER_SEND_METRICS: 'false',
+  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+  WRANGLER_HIDE_BANNER: 'true',
+  WRANGLER_SEND_ERROR_REPORTS: 'false',
+  UPSTASH_DISABLE_TELEMETRY: '1',
+  ...process.env,
+};
 if (!isRecentEnough(process.versions.node)) {
   env.PATH = `${provision()}:${env.PATH ?? ''}`;
 }

@@ -4,7 +4,7 @@
  *
  * ```ts
  * import { createApp } from 'edge-task-worker/http';
- * import { createNeonHttpDatabase } from 'edge-task-worker';
+ * import { createNeonHttpDatabase } from 'edge-task-worker/client';
  *
  * export default {
  *   fetch(request: Request, env: Env) {

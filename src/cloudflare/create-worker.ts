@@ -1,0 +1,114 @@
+/**
+ * The Cloudflare Worker factory: `fetch` serves the HTTP API; `scheduled` (the cron trigger)
+ * sweeps expired leases and then runs due tasks whose handlers the Worker registers, within a
+ * time budget, over Neon HTTP (and Upstash REST for notifications) only.
+ *
+ * Timeouts here are the `AbortSignal` only: workerd cannot kill a running handler, so a
+ * handler that ignores its signal keeps running until the platform ends the invocation; its
+ * lease then expires and the next sweep recovers the task. Use the container worker for
+ * CPU-heavy or untrusted handlers.
+ * @module
+ */
+import type { TaskRegistry } from '../define-tasks.ts';
+import { createApp } from '../http/create-app.ts';
+import { runDueTasks, type InlineRunResult } from '../inline-executor.ts';
+import type { RetryBackoff } from '../retry-policy.ts';
+import { sweepExpiredTasks, type SweptTask } from '../sweep.ts';
+import { databaseFromEnv, requireBinding, schemaFromEnv, type TaskWorkerEnv } from './worker-env.ts';
+
+export interface CloudflareWorkerOptions {
+  /** The handlers the cron run may execute. Tasks with other names stay for other workers. */
+  tasks: TaskRegistry;
+  /**
+   * Wall-clock budget of one cron run, in ms (default: 25000). Cron invocations may run
+   * longer on paid plans; keep it below the cron interval so runs do not overlap much.
+   */
+  budgetMs?: number;
+  /** Tasks run at once in the isolate (default: 4). */
+  concurrency?: number;
+  /** Retries for tasks created without `maxRetries` (default: 0). */
+  retry?: number;
+  /** Only these queues (default: all). */
+  queues?: string[];
+  /** Lease of a claimed task, in seconds (default: 60). */
+  lease?: number;
+  backoff?: RetryBackoff;
+  /** Longest `GET /tasks/:id/wait`, in seconds (default: 30). */
+  maxWaitSeconds?: number;
+}
+
+/** What one cron run did (also logged as one JSON line). */
+export interface ScheduledRunReport {
+  swept: SweptTask[];
+  executed: InlineRunResult;
+}
+
+/** The handlers Workers call, with `runScheduled` exposed for tests and custom crons. */
+export interface TaskWorkerHandler<Env extends TaskWorkerEnv = TaskWorkerEnv> {
+  fetch(request: Request, env: Env, ctx: ExecutionContextLike): Promise<Response>;
+  scheduled(
+    controller: { cron: string; scheduledTime: number },
+    env: Env,
+    ctx: ExecutionContextLike,
+  ): Promise<void>;
+  /** One sweep-then-execute run; what `scheduled` does. */
+  runScheduled(env: Env): Promise<ScheduledRunReport>;
+}
+
+/** The part of Workers' `ExecutionContext` used here. */
+export interface ExecutionContextLike {
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+/** Builds the Worker's handlers. */
+export function createCloudflareWorker<Env extends TaskWorkerEnv = TaskWorkerEnv>(
+  options: CloudflareWorkerOptions,
+): TaskWorkerHandler<Env> {
+  async function runScheduled(env: Env): Promise<ScheduledRunReport> {
+    const started = Date.now();
+    const budgetMs = options.budgetMs ?? 25_000;
+    const db = databaseFromEnv(env);
+    const schema = schemaFromEnv(env);
+    const swept = await sweepExpiredTasks(db, { schema, backoff: options.backoff });
+    const executed = await runDueTasks({
+      db,
+      tasks: options.tasks,
+      schema,
+      budgetMs: Math.max(0, budgetMs - (Date.now() - started)),
+      concurrency: options.concurrency,
+      retry: options.retry,
+      queues: options.queues,
+      lease: options.lease,
+      backoff: options.backoff,
+      workerId: `cloudflare:${crypto.randomUUID().slice(0, 8)}`,
+    });
+    return { swept, executed };
+  }
+
+  return {
+    runScheduled,
+    async fetch(request, env) {
+      const app = createApp({
+        database: databaseFromEnv(env),
+        schema: schemaFromEnv(env),
+        apiToken: requireBinding(env, 'TASK_WORKER_API_TOKEN'),
+        maxWaitSeconds: options.maxWaitSeconds ?? 30,
+      });
+      return app.fetch(request);
+    },
+    async scheduled(controller, env, ctx) {
+      const run = runScheduled(env).then((report) => {
+        console.log(
+          JSON.stringify({
+            event: 'cron_run',
+            cron: controller.cron,
+            swept: report.swept.length,
+            ...report.executed,
+          }),
+        );
+      });
+      ctx.waitUntil(run);
+      await run;
+    },
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * The bindings the Cloudflare Worker reads. Secrets come from `wrangler secret put` (or
+ * `.dev.vars` locally), never from code.
+ * @module
+ */
+import type { Database } from '../database.ts';
+import { createNeonHttpDatabase } from '../drivers/neon-http-database.ts';
+import { ConfigError } from '../errors.ts';
+import { DEFAULT_SCHEMA } from '../sql/schema-name.ts';
+
+export interface TaskWorkerEnv {
+  /** Neon connection string (secret). */
+  DATABASE_URL: string;
+  /** Bearer token of the HTTP API (secret). */
+  TASK_WORKER_API_TOKEN?: string;
+  /** Upstash REST URL and token, for notifications (secrets; optional). */
+  UPSTASH_REDIS_REST_URL?: string;
+  UPSTASH_REDIS_REST_TOKEN?: string;
+  /** SQL-over-HTTP endpoint; only for local development against `task-worker dev`. */
+  NEON_FETCH_ENDPOINT?: string;
+  /** Schema (default: task_worker). */
+  TASK_WORKER_SCHEMA?: string;
+}
+
+/** Reads a required binding, naming it when it is missing. */
+export function requireBinding(env: Partial<TaskWorkerEnv>, name: keyof TaskWorkerEnv): string {
+  const value = env[name];
+  if (typeof value !== 'string' || value === '') {
+    throw new ConfigError(
+      `The Worker binding ${name} is not set: add it with "wrangler secret put ${name}".`,
+    );
+  }
+  return value;
+}
+
+/** The database of a request or cron run, over Neon HTTP. */
+export function databaseFromEnv(env: TaskWorkerEnv): Database {
+  return createNeonHttpDatabase({
+    connectionString: requireBinding(env, 'DATABASE_URL'),
+    fetchEndpoint: env.NEON_FETCH_ENDPOINT || undefined,
+  });
+}
+
+export function schemaFromEnv(env: TaskWorkerEnv): string {
+  return env.TASK_WORKER_SCHEMA || DEFAULT_SCHEMA;
+}
