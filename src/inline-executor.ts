@@ -111,7 +111,7 @@ async function execute(
   } catch (error) {
     return fail(serializeError(error));
   } finally {
-    clearTimeout(timer);
+    if (timer !== undefined) clearTimeout(timer);
   }
 }
 

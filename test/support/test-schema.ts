@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, inject } from 'vitest';
 import type { Database } from '../../src/database.ts';
 import { migrate } from '../../src/migrations/migrate.ts';
 import { createPgDatabase } from '../../src/node/pg-database.ts';
+import { uniqueSchemaName } from './schema-name.ts';
 
 export interface TestSchema {
   /** Unique per test file, e.g. `t_client_k3x9`. */
@@ -17,10 +18,7 @@ export interface TestSchema {
   readonly db: Database & { pool: Pool };
 }
 
-/** A fresh schema name with `prefix`. */
-export function uniqueSchemaName(prefix: string): string {
-  return `t_${prefix}_${Math.random().toString(36).slice(2, 8)}`.toLowerCase();
-}
+export { uniqueSchemaName };
 
 export function useTestSchema(prefix: string, options: { migrate?: boolean } = {}): TestSchema {
   const schema = uniqueSchemaName(prefix);

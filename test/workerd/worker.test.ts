@@ -1,0 +1,103 @@
+/**
+ * Inside workerd: the client over Neon HTTP, the Worker's HTTP API through `fetch`, and its
+ * cron handler (sweep + inline execution) — all through the local Neon endpoint.
+ */
+import { env, exports } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { createClient } from '../../client/index.ts';
+import { createNeonHttpDatabase } from '../../src/drivers/neon-http-database.ts';
+import worker from '../../worker/cloudflare.ts';
+
+const bindings = env as unknown as {
+  DATABASE_URL: string;
+  NEON_FETCH_ENDPOINT: string;
+  TASK_WORKER_SCHEMA: string;
+  TASK_WORKER_API_TOKEN: string;
+};
+
+// The Worker under test (wrangler.toml `main`), as a service binding.
+const self = (exports as unknown as { default: Fetcher }).default;
+
+function client() {
+  return createClient({
+    databaseUrl: bindings.DATABASE_URL,
+    neonFetchEndpoint: bindings.NEON_FETCH_ENDPOINT,
+    schema: bindings.TASK_WORKER_SCHEMA,
+  });
+}
+
+describe('inside workerd', () => {
+  it('runs in workerd', () => {
+    // (The test runner itself needs Node compatibility, so `process` exists here; that the
+    // Worker needs none is proven by `npm run deploy:dry-run`, built without nodejs_compat.)
+    expect(navigator.userAgent).toBe('Cloudflare-Workers');
+    expect(typeof WebSocketPair).toBe('function');
+  });
+
+  it('creates a task that the container worker executes, and waits for it', async () => {
+    const task = await client().createTask('app.tasks.multiply_numbers', {
+      args: [6, 7],
+      queue: 'container',
+    });
+    const done = await client().waitForCompletion(task.id, { timeout: 15 });
+    expect(done).toMatchObject({ status: 'COMPLETED', result: 42 });
+    expect(done!.workerId).not.toMatch(/^cloudflare:/);
+  });
+
+  it('the scheduled handler alone executes a due task (no container serves this queue)', async () => {
+    const task = await client().createTask('app.tasks.add_numbers', { args: [[1, 2, 3]], queue: 'cron' });
+    const report = await worker.runScheduled(bindings as never);
+    expect(report.executed.completed).toBeGreaterThanOrEqual(1);
+    const done = await client().getTask(task.id);
+    expect(done).toMatchObject({ status: 'COMPLETED', result: 6 });
+    expect(done!.workerId).toMatch(/^cloudflare:/);
+  });
+
+  it('the scheduled handler recovers a task whose lease expired, then runs it', async () => {
+    const task = await client().createTask('app.tasks.multiply_numbers', {
+      args: [3, 3],
+      queue: 'cron',
+      maxRetries: 1,
+    });
+    const db = createNeonHttpDatabase({
+      connectionString: bindings.DATABASE_URL,
+      fetchEndpoint: bindings.NEON_FETCH_ENDPOINT,
+    });
+    await db.query(
+      `update "${bindings.TASK_WORKER_SCHEMA}".tasks set status = 'PROGRESS', attempt = 1, worker_id = 'dead',
+         lease_until = now() - interval '1 minute', started_at = now() - interval '2 minutes' where id = $1`,
+      [task.id],
+    );
+    const first = await worker.runScheduled(bindings as never);
+    expect(first.swept.map((t) => t.id)).toContain(task.id);
+    expect(await client().getTask(task.id)).toMatchObject({
+      status: 'PENDING',
+      retryCount: 1,
+      errorType: 'LeaseExpiredError',
+    });
+    // The retry is due after its back-off (at most 1 s for the first retry).
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await worker.runScheduled(bindings as never);
+    expect(await client().getTask(task.id)).toMatchObject({ status: 'COMPLETED', result: 9, attempt: 2 });
+  });
+
+  it('serves the HTTP API through the Worker fetch handler', async () => {
+    const unauthorized = await self.fetch('http://worker/tasks');
+    expect(unauthorized.status).toBe(401);
+    const auth = {
+      authorization: `Bearer ${bindings.TASK_WORKER_API_TOKEN}`,
+      'content-type': 'application/json',
+    };
+    const created = await self.fetch('http://worker/tasks', {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ name: 'app.tasks.multiply_numbers', args: [2, 21], queue: 'container' }),
+    });
+    expect(created.status).toBe(201);
+    const task = (await created.json()) as { id: string };
+    const waited = await self.fetch(`http://worker/tasks/${task.id}/wait?timeout=15`, { headers: auth });
+    expect(await waited.json()).toMatchObject({ done: true, task: { status: 'COMPLETED', result: 42 } });
+    const health = await self.fetch('http://worker/healthz');
+    expect(health.status).toBe(200);
+  });
+});
