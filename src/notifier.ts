@@ -29,7 +29,11 @@ export interface Notifier {
    * subscription is active (so a publish after it is delivered), or once the first attempt
    * failed (it keeps reconnecting in the background, reporting through `onStatus`).
    */
-  subscribe(channel: string, onMessage: (message: string) => void, options?: SubscribeOptions): Promise<Unsubscribe>;
+  subscribe(
+    channel: string,
+    onMessage: (message: string) => void,
+    options?: SubscribeOptions,
+  ): Promise<Unsubscribe>;
   /** Closes connections the notifier owns. */
   close(): Promise<void>;
 }
