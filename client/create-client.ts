@@ -2,7 +2,9 @@ import type { Database } from '../src/database.ts';
 import type { TaskRegistry } from '../src/define-tasks.ts';
 import { createNeonHttpDatabase } from '../src/drivers/neon-http-database.ts';
 import { ConfigError } from '../src/errors.ts';
-import { createTaskClient, type TaskClient } from './task-client.ts';
+import type { Notifier } from '../src/notifier.ts';
+import { createUpstashNotifier, type UpstashConnection } from '../src/notifications/upstash-notifier.ts';
+import { createTaskClient, type TaskClient, type TaskClientConfig } from './task-client.ts';
 
 export interface ClientOptions {
   /** Neon (or local endpoint) connection string; used through Neon's HTTP driver. */
@@ -15,6 +17,16 @@ export interface ClientOptions {
   schema?: string;
   /** Largest `args` + `kwargs` in bytes of JSON (default: 1 MiB). */
   maxPayloadBytes?: number;
+  /**
+   * Upstash Redis over REST for notifications: `{ url, token }` or an `@upstash/redis` client.
+   * Tasks are announced after they are stored, and `waitForCompletion` subscribes instead of
+   * polling (default: none, polling only).
+   */
+  redis?: UpstashConnection;
+  /** Any other notifier instead of `redis` (Redis TCP or LISTEN/NOTIFY from `edge-task-worker/node`). */
+  notifier?: Notifier;
+  /** Hands publishes to the platform, e.g. `ctx.waitUntil.bind(ctx)` (default: awaited). */
+  waitUntil?: TaskClientConfig['waitUntil'];
 }
 
 /** Environment variables `createClient.fromEnv` reads (Workers bindings or `process.env`). */
@@ -25,12 +37,27 @@ export interface ClientEnv {
   NEON_FETCH_ENDPOINT?: string;
   /** Schema (default: task_worker). */
   TASK_WORKER_SCHEMA?: string;
+  /** Upstash REST notifications (both needed). */
+  UPSTASH_REDIS_REST_URL?: string;
+  UPSTASH_REDIS_REST_TOKEN?: string;
   [key: string]: unknown;
 }
 
+function notifierOf(options: ClientOptions): { notifier?: Notifier; ownsNotifier: boolean } {
+  if (options.notifier) return { notifier: options.notifier, ownsNotifier: false };
+  if (!options.redis) return { ownsNotifier: false };
+  return { notifier: createUpstashNotifier(options.redis), ownsNotifier: true };
+}
+
 function create<R extends TaskRegistry = TaskRegistry>(options: ClientOptions): TaskClient<R> {
+  const notifications = notifierOf(options);
   if (options.database) {
-    return createTaskClient<R>({ ...options, database: options.database, ownsDatabase: false });
+    return createTaskClient<R>({
+      ...options,
+      ...notifications,
+      database: options.database,
+      ownsDatabase: false,
+    });
   }
   if (!options.databaseUrl) {
     throw new ConfigError('createClient needs a databaseUrl (Neon connection string) or a database driver.');
@@ -39,10 +66,13 @@ function create<R extends TaskRegistry = TaskRegistry>(options: ClientOptions): 
     connectionString: options.databaseUrl,
     fetchEndpoint: options.neonFetchEndpoint,
   });
-  return createTaskClient<R>({ ...options, database, ownsDatabase: true });
+  return createTaskClient<R>({ ...options, ...notifications, database, ownsDatabase: true });
 }
 
-function fromEnv<R extends TaskRegistry = TaskRegistry>(env?: ClientEnv): TaskClient<R> {
+function fromEnv<R extends TaskRegistry = TaskRegistry>(
+  env?: ClientEnv,
+  extra: Pick<ClientOptions, 'waitUntil' | 'maxPayloadBytes'> = {},
+): TaskClient<R> {
   const source = env ?? (globalThis as { process?: { env?: ClientEnv } }).process?.env ?? {};
   const text = (key: string): string | undefined => {
     const value = source[key];
@@ -50,10 +80,14 @@ function fromEnv<R extends TaskRegistry = TaskRegistry>(env?: ClientEnv): TaskCl
   };
   const databaseUrl = text('DATABASE_URL');
   if (!databaseUrl) throw new ConfigError('DATABASE_URL is not set; createClient.fromEnv needs it.');
+  const url = text('UPSTASH_REDIS_REST_URL');
+  const token = text('UPSTASH_REDIS_REST_TOKEN');
   return create<R>({
+    ...extra,
     databaseUrl,
     neonFetchEndpoint: text('NEON_FETCH_ENDPOINT'),
     schema: text('TASK_WORKER_SCHEMA'),
+    redis: url && token ? { url, token } : undefined,
   });
 }
 
@@ -67,6 +101,10 @@ function fromEnv<R extends TaskRegistry = TaskRegistry>(env?: ClientEnv): TaskCl
  * ```
  */
 export const createClient: typeof create & {
-  /** Creates a client from env vars or Workers bindings: `DATABASE_URL`, `NEON_FETCH_ENDPOINT`, `TASK_WORKER_SCHEMA`. */
+  /**
+   * Creates a client from env vars or Workers bindings: `DATABASE_URL`, `NEON_FETCH_ENDPOINT`,
+   * `TASK_WORKER_SCHEMA`, and `UPSTASH_REDIS_REST_URL`/`_TOKEN` for notifications. (`REDIS_URL`
+   * is TCP, which edge runtimes lack: Node apps pass `notifier: notifierFromEnv(process.env)`.)
+   */
   fromEnv: typeof fromEnv;
 } = Object.assign(create, { fromEnv });

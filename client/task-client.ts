@@ -3,7 +3,17 @@
  * through the injected {@link Database} port only.
  * @module
  */
-import type { Database, Row } from '../src/database.ts';
+import { DatabaseError, SqlState, type Database, type Row } from '../src/database.ts';
+import type { Notifier, Unsubscribe } from '../src/notifier.ts';
+import {
+  createTaskEvent,
+  parseTaskEvent,
+  publishTaskEvents,
+  taskChannel,
+  type PublishTaskEventsOptions,
+  type TaskEvent,
+} from '../src/notifications/task-events.ts';
+import { taskQueryStatements } from '../src/sql/task-query-statements.ts';
 import type { TaskArgs, TaskKwargs, TaskRegistry } from '../src/define-tasks.ts';
 import { TaskNotFoundError, TaskValidationError, TaskWorkerError } from '../src/errors.ts';
 import { DEFAULT_SCHEMA } from '../src/sql/schema-name.ts';
@@ -36,7 +46,18 @@ export interface TaskClient<R extends TaskRegistry = TaskRegistry> {
   getTask(id: string): Promise<Task | null>;
   /** Cancels a `PENDING` or `PROGRESS` task; returns it (unchanged when already final). */
   cancelTask(id: string): Promise<Task>;
-  /** Resolves with the task once it is final, or `null` after `timeout` seconds. */
+  /**
+   * Moves a final task (`COMPLETED`, `FAILED`, `CANCELLED`) back to `PENDING`, due now, with
+   * a fresh retry budget. Throws `TASK_NOT_FINAL` for a pending or running task, and
+   * `UNIQUE_KEY_CONFLICT` when another unfinished task holds its uniqueKey.
+   */
+  retryTask(id: string): Promise<Task>;
+  /**
+   * Resolves with the task once it is final, or `null` after `timeout` seconds. With a
+   * notifier it subscribes to the task's own channel first, then reads the row, so a task
+   * that finished before or during the call is never missed; without one, or while the
+   * notifier is down, it polls with back-off.
+   */
   waitForCompletion(id: string, options?: WaitOptions): Promise<Task | null>;
   /** Closes the database driver if the client created it. */
   close(): Promise<void>;
@@ -54,13 +75,29 @@ export interface TaskClientConfig {
   maxPayloadBytes?: number;
   /** Close `database` on `close()` (default: false). */
   ownsDatabase?: boolean;
-  /** Injected for tests (default: real timers). */
-  sleep?: (ms: number) => Promise<void>;
+  /**
+   * Publishes task events after each commit and lets `waitForCompletion` subscribe instead
+   * of polling (default: none, polling only). A publish failure never fails a call.
+   */
+  notifier?: Notifier;
+  /** Close `notifier` on `close()` (default: false). */
+  ownsNotifier?: boolean;
+  /**
+   * Hands publishes to the platform so calls return right after the database commit, e.g.
+   * `ctx.waitUntil.bind(ctx)` in Workers or `waitUntil` from `@vercel/functions`
+   * (default: publishes are awaited).
+   */
+  waitUntil?: (promise: Promise<unknown>) => void;
+  /** Receives failed publishes (default: `console.warn`). */
+  onNotifyError?: PublishTaskEventsOptions['onError'];
 }
 
 const DEFAULT_WAIT_SECONDS = 30;
 const POLL_FIRST_MS = 25;
 const POLL_MAX_MS = 1000;
+// With a live subscription the task's own event wakes the waiter; this slow poll only covers
+// a message lost in transit (notifications are hints).
+const SUBSCRIBED_POLL_MS = 5000;
 // A concurrent insert with the same uniqueKey can leave the statement's snapshot without the
 // winner's row; re-running the (idempotent, id-keyed) statement sees it.
 const INSERT_ATTEMPTS = 3;
@@ -80,9 +117,48 @@ export function createTaskClient<R extends TaskRegistry = TaskRegistry>(
   config: TaskClientConfig,
 ): TaskClient<R> {
   const db = config.database;
-  const sql = taskStatements(config.schema ?? DEFAULT_SCHEMA);
+  const schema = config.schema ?? DEFAULT_SCHEMA;
+  const sql = taskStatements(schema);
   const maxPayloadBytes = config.maxPayloadBytes ?? TASK_LIMITS.maxPayloadBytes;
-  const sleep = config.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const queries = taskQueryStatements(schema);
+  const notifier = config.notifier;
+
+  function publish(events: TaskEvent[]): Promise<void> {
+    if (!notifier || events.length === 0) return Promise.resolve();
+    const published = publishTaskEvents(notifier, schema, events, { onError: config.onNotifyError }).then(
+      () => undefined,
+    );
+    if (!config.waitUntil) return published;
+    config.waitUntil(published);
+    return Promise.resolve();
+  }
+
+  /** Resolves after `ms`, or earlier when `wake()` is called (even just before the wait). */
+  function wakeableSleep() {
+    let wake: (() => void) | undefined;
+    let pending = false;
+    return {
+      wake() {
+        if (wake) wake();
+        else pending = true;
+      },
+      wait(ms: number): Promise<void> {
+        if (pending) {
+          pending = false;
+          return Promise.resolve();
+        }
+        return new Promise<void>((resolve) => {
+          const timer = setTimeout(done, ms);
+          function done() {
+            clearTimeout(timer);
+            wake = undefined;
+            resolve();
+          }
+          wake = done;
+        });
+      },
+    };
+  }
 
   async function insert(validated: readonly ValidatedTask[]): Promise<Task[]> {
     if (validated.length === 0) return [];
@@ -90,7 +166,15 @@ export function createTaskClient<R extends TaskRegistry = TaskRegistry>(
     const payload = `[${validated.map((task, i) => recordJson(ids[i] as string, task)).join(',')}]`;
     for (let attempt = 1; ; attempt++) {
       const { rows } = await db.query(sql.taskInsertMany, [payload]);
-      if (rows.length === validated.length) return rows.map(taskFromRow);
+      if (rows.length === validated.length) {
+        const tasks = rows.map(taskFromRow);
+        // Only tasks this call inserted: a uniqueKey hit returns an older task, already announced.
+        const fresh = new Set(ids);
+        await publish(
+          tasks.filter((task) => fresh.has(task.id)).map((task) => createTaskEvent('task_created', task)),
+        );
+        return tasks;
+      }
       if (attempt >= INSERT_ATTEMPTS) {
         throw new TaskWorkerError(
           'INSERT_RACE',
@@ -148,7 +232,36 @@ export function createTaskClient<R extends TaskRegistry = TaskRegistry>(
     async cancelTask(id) {
       const { rows } = await db.query(sql.taskCancel, [assertTaskId(id)]);
       if (!rows[0]) throw new TaskNotFoundError(id);
-      return taskFromRow(rows[0]);
+      const task = taskFromRow(rows[0]);
+      if (rows[0].changed === true) await publish([createTaskEvent('task_cancelled', task)]);
+      return task;
+    },
+
+    async retryTask(id) {
+      let row: Row | undefined;
+      try {
+        [row] = (await db.query(queries.taskRetry, [assertTaskId(id)])).rows;
+      } catch (error) {
+        if (error instanceof DatabaseError && error.code === SqlState.uniqueViolation) {
+          throw new TaskWorkerError(
+            'UNIQUE_KEY_CONFLICT',
+            `Task ${id} cannot be retried: another unfinished task has its uniqueKey.`,
+          );
+        }
+        throw error;
+      }
+      if (!row) throw new TaskNotFoundError(id);
+      const task = taskFromRow(row);
+      if (row.changed !== true) {
+        throw new TaskWorkerError(
+          'TASK_NOT_FINAL',
+          isFinalStatus(task.status)
+            ? `Task ${id} changed while it was being retried; try again.`
+            : `Task ${id} is ${task.status}; only COMPLETED, FAILED or CANCELLED tasks can be retried.`,
+        );
+      }
+      await publish([createTaskEvent('task_requeued', task)]);
+      return task;
     },
 
     async waitForCompletion(id, options = {}) {
@@ -160,21 +273,55 @@ export function createTaskClient<R extends TaskRegistry = TaskRegistry>(
           `timeout must be a number of seconds >= 0, got ${String(seconds)}.`,
         );
       }
+      assertTaskId(id);
       const deadline = Date.now() + seconds * 1000;
-      let delay = POLL_FIRST_MS;
-      for (;;) {
-        const row = await getRow(id);
-        if (!row) throw new TaskNotFoundError(id);
-        const task = taskFromRow(row);
-        if (isFinalStatus(task.status)) return task;
-        const left = deadline - Date.now();
-        if (left <= 0) return null;
-        await sleep(Math.min(delay, left));
-        delay = Math.min(delay * 1.5, POLL_MAX_MS);
+      const sleeper = wakeableSleep();
+      // Subscribe before the first read: an event that lands in between wakes the next read.
+      let live = false;
+      let unsubscribe: Unsubscribe | undefined;
+      if (notifier) {
+        live = true;
+        try {
+          unsubscribe = await notifier.subscribe(
+            taskChannel(schema, id),
+            (message) => {
+              if (parseTaskEvent(message)?.taskId === id) sleeper.wake();
+            },
+            {
+              onStatus(status) {
+                live = status === 'connected';
+                // Back after a gap: messages may have been missed, so read again.
+                if (live) sleeper.wake();
+              },
+            },
+          );
+        } catch {
+          live = false;
+        }
+      }
+      try {
+        let delay = POLL_FIRST_MS;
+        for (;;) {
+          const row = await getRow(id);
+          if (!row) throw new TaskNotFoundError(id);
+          const task = taskFromRow(row);
+          if (isFinalStatus(task.status)) return task;
+          const left = deadline - Date.now();
+          if (left <= 0) return null;
+          if (live) {
+            await sleeper.wait(Math.min(SUBSCRIBED_POLL_MS, left));
+          } else {
+            await sleeper.wait(Math.min(delay, left));
+            delay = Math.min(delay * 1.5, POLL_MAX_MS);
+          }
+        }
+      } finally {
+        await unsubscribe?.().catch(() => undefined);
       }
     },
 
     async close() {
+      if (config.ownsNotifier) await notifier?.close();
       if (config.ownsDatabase) await db.close();
     },
   };

@@ -12,6 +12,7 @@ import {
   createTaskEvent,
   parseTaskEvent,
   publishTaskEvents,
+  anyQueueChannel,
   queueChannel,
   TASK_EVENT_NAMES,
   taskChannel,
@@ -100,11 +101,11 @@ describe('task events', () => {
     );
     const onTask = `task_worker:task:${t.id}`;
     expect(routes).toEqual({
-      task_created: ['task_worker:queue:emails'],
+      task_created: ['task_worker:queue:emails', 'task_worker:queues'],
       task_started: [onTask],
       task_finished: [onTask],
       task_failed: [onTask],
-      task_requeued: [onTask, 'task_worker:queue:emails'],
+      task_requeued: [onTask, 'task_worker:queue:emails', 'task_worker:queues'],
       task_cancelled: [onTask],
     });
   });
@@ -148,8 +149,9 @@ describe('task events', () => {
       ],
       { onError: () => expect.unreachable() },
     );
-    // Two creations on one queue make one wake-up: a worker claims a batch per wake-up.
-    expect(result).toEqual({ published: 3, failed: 0 });
+    // Two creations on one queue make one wake-up per wake channel (the queue's and the
+    // any-queue one): a worker claims a batch per wake-up.
+    expect(result).toEqual({ published: 4, failed: 0 });
     expect((await waiter.until(1)).map((e) => [e?.event, e?.taskId])).toEqual([['task_finished', mine.id]]);
     expect((await emails.until(1)).map((e) => [e?.event, e?.taskId])).toEqual([['task_created', mine.id]]);
     // Give any misrouted message time to show up: the memory notifier delivers in a microtask.
@@ -193,10 +195,11 @@ describe('task events', () => {
     const result = await publishTaskEvents(failing, 'app', events, {
       onError: (error, { channel }) => reported.push({ channel, error }),
     });
-    expect(result).toEqual({ published: 0, failed: 3 });
+    expect(result).toEqual({ published: 0, failed: 4 });
     expect(reported.map((r) => r.channel)).toEqual([
       taskChannel('app', events[0]!.taskId),
       queueChannel('app', 'default'),
+      anyQueueChannel('app'),
       taskChannel('app', events[1]!.taskId),
     ]);
     await expect(
@@ -205,6 +208,6 @@ describe('task events', () => {
           throw new Error('the error handler fails too');
         },
       }),
-    ).resolves.toEqual({ published: 0, failed: 3 });
+    ).resolves.toEqual({ published: 0, failed: 4 });
   });
 });

@@ -3,6 +3,7 @@
  * @module
  */
 import { TaskWorkerError } from '../src/errors.ts';
+import { devCommand } from './commands/dev.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { runCommand } from './commands/run.ts';
 import { sweepCommand } from './commands/sweep.ts';
@@ -17,6 +18,7 @@ const commands: Record<string, Command> = {
   run: runCommand,
   migrate: migrateCommand,
   sweep: sweepCommand,
+  dev: devCommand,
 };
 
 function help(): string {

@@ -14,7 +14,16 @@ import { createApp } from '../http/create-app.ts';
 import { runDueTasks, type InlineRunResult } from '../inline-executor.ts';
 import type { RetryBackoff } from '../retry-policy.ts';
 import { sweepExpiredTasks, type SweptTask } from '../sweep.ts';
-import { databaseFromEnv, requireBinding, schemaFromEnv, type TaskWorkerEnv } from './worker-env.ts';
+import { createTaskEvent, publishTaskEvents, type TaskEvent } from '../notifications/task-events.ts';
+import type { Notifier } from '../notifier.ts';
+import { createTaskClient } from '../../client/task-client.ts';
+import {
+  databaseFromEnv,
+  notifierFromBindings,
+  requireBinding,
+  schemaFromEnv,
+  type TaskWorkerEnv,
+} from './worker-env.ts';
 
 export interface CloudflareWorkerOptions {
   /** The handlers the cron run may execute. Tasks with other names stay for other workers. */
@@ -60,6 +69,10 @@ export interface ExecutionContextLike {
   waitUntil(promise: Promise<unknown>): void;
 }
 
+async function closeQuietly(notifier: Notifier | undefined): Promise<void> {
+  await notifier?.close().catch(() => undefined);
+}
+
 /** Builds the Worker's handlers. */
 export function createCloudflareWorker<Env extends TaskWorkerEnv = TaskWorkerEnv>(
   options: CloudflareWorkerOptions,
@@ -69,7 +82,15 @@ export function createCloudflareWorker<Env extends TaskWorkerEnv = TaskWorkerEnv
     const budgetMs = options.budgetMs ?? 25_000;
     const db = databaseFromEnv(env);
     const schema = schemaFromEnv(env);
+    const notifier = notifierFromBindings(env);
+    const pending: Promise<unknown>[] = [];
+    const publish = (events: TaskEvent[]) => {
+      if (notifier && events.length > 0) pending.push(publishTaskEvents(notifier, schema, events));
+    };
     const swept = await sweepExpiredTasks(db, { schema, backoff: options.backoff });
+    publish(
+      swept.map((task) => createTaskEvent(task.status === 'FAILED' ? 'task_failed' : 'task_requeued', task)),
+    );
     const executed = await runDueTasks({
       db,
       tasks: options.tasks,
@@ -81,19 +102,42 @@ export function createCloudflareWorker<Env extends TaskWorkerEnv = TaskWorkerEnv
       lease: options.lease,
       backoff: options.backoff,
       workerId: `cloudflare:${crypto.randomUUID().slice(0, 8)}`,
+      onLanded: (landed) =>
+        publish(
+          landed.flatMap(({ item, status, queue }) => {
+            if (status === null || queue === undefined) return [];
+            const event =
+              status === 'COMPLETED'
+                ? 'task_finished'
+                : status === 'PENDING'
+                  ? 'task_requeued'
+                  : 'task_failed';
+            return [createTaskEvent(event, { id: item.id, queue, name: item.name, attempt: item.attempt })];
+          }),
+        ),
     });
+    await Promise.all(pending);
+    await closeQuietly(notifier);
     return { swept, executed };
   }
 
   return {
     runScheduled,
-    async fetch(request, env) {
+    async fetch(request, env, ctx) {
+      const database = databaseFromEnv(env);
+      const schema = schemaFromEnv(env);
+      const notifier = notifierFromBindings(env);
+      // Publishes go to waitUntil: the response does not wait for Upstash.
+      const client = createTaskClient({ database, schema, notifier, waitUntil: (p) => ctx.waitUntil(p) });
       const app = createApp({
-        database: databaseFromEnv(env),
-        schema: schemaFromEnv(env),
+        database,
+        client,
+        schema,
         apiToken: requireBinding(env, 'TASK_WORKER_API_TOKEN'),
         maxWaitSeconds: options.maxWaitSeconds ?? 30,
       });
+      // The notifier is not closed here: its publishes may still be running in waitUntil, and
+      // REST holds no connection once the request's subscriptions (if any) ended.
       return app.fetch(request);
     },
     async scheduled(controller, env, ctx) {

@@ -6,6 +6,8 @@
 import type { Database } from '../database.ts';
 import { createNeonHttpDatabase } from '../drivers/neon-http-database.ts';
 import { ConfigError } from '../errors.ts';
+import type { Notifier } from '../notifier.ts';
+import { createUpstashNotifier } from '../notifications/upstash-notifier.ts';
 import { DEFAULT_SCHEMA } from '../sql/schema-name.ts';
 
 export interface TaskWorkerEnv {
@@ -39,6 +41,12 @@ export function databaseFromEnv(env: TaskWorkerEnv): Database {
     connectionString: requireBinding(env, 'DATABASE_URL'),
     fetchEndpoint: env.NEON_FETCH_ENDPOINT || undefined,
   });
+}
+
+/** The Upstash notifier of the bindings, or none when they are not set (polling only). */
+export function notifierFromBindings(env: TaskWorkerEnv): Notifier | undefined {
+  if (!env.UPSTASH_REDIS_REST_URL || !env.UPSTASH_REDIS_REST_TOKEN) return undefined;
+  return createUpstashNotifier({ url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN });
 }
 
 export function schemaFromEnv(env: TaskWorkerEnv): string {

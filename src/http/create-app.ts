@@ -128,7 +128,7 @@ export function createApp(options: AppOptions): Hono {
   // is reached, which is what keeps it open.
   registerHealthRoutes(app, { database, statements, log });
   if (apiToken !== false) app.use('*', bearerAuth(apiToken));
-  registerTaskRoutes(app, { client, database, statements, maxWaitSeconds, maxBodyBytes });
+  registerTaskRoutes(app, { client, maxWaitSeconds, maxBodyBytes });
   registerListRoutes(app, { database, statements });
   registerStatsRoutes(app, { database, statements });
   app.notFound(routeFallback(app));

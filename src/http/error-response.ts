@@ -8,7 +8,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { DatabaseError } from '../database.ts';
-import { InvalidTaskIdError, TaskNotFoundError, TaskValidationError } from '../errors.ts';
+import { InvalidTaskIdError, TaskNotFoundError, TaskValidationError, TaskWorkerError } from '../errors.ts';
 
 /** The body of every error response. */
 export interface ErrorBody {
@@ -24,6 +24,9 @@ export interface ErrorBody {
 
 /** Called with every error the API could not map to a 4xx, and with failed health checks. */
 export type ErrorLogger = (error: unknown, request: Request) => void;
+
+/** Client errors that mean "not in a state that allows this". */
+const CONFLICT_CODES: ReadonlySet<string> = new Set(['TASK_NOT_FINAL', 'UNIQUE_KEY_CONFLICT']);
 
 /** An error the API answers with its own status and code. Throw it from a route. */
 export class HttpError extends Error {
@@ -89,6 +92,9 @@ function httpErrorOf(error: unknown): HttpError | undefined {
     return new HttpError(400, error.code, error.message, { field: 'id' });
   }
   if (error instanceof TaskNotFoundError) return new HttpError(404, error.code, error.message);
+  if (error instanceof TaskWorkerError && CONFLICT_CODES.has(error.code)) {
+    return new HttpError(409, error.code, error.message);
+  }
   if (error instanceof DatabaseError && isUnavailable(error)) {
     return new HttpError(503, 'DATABASE_UNAVAILABLE', 'The database is unavailable; try again shortly.', {
       headers: { 'Retry-After': '5' },

@@ -5,11 +5,9 @@
 import type { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { CreateTaskOptions, TaskClient, TaskRequest } from '../../client/task-client.ts';
-import { DatabaseError, SqlState, type Database, type Row } from '../database.ts';
 import { TaskNotFoundError } from '../errors.ts';
-import type { TaskQueryStatements } from '../sql/task-query-statements.ts';
 import { assertTaskId } from '../task-id.ts';
-import { isFinalStatus, taskFromRow, type Task } from '../task.ts';
+import { isFinalStatus, type Task } from '../task.ts';
 import { errorJson, HttpError } from './error-response.ts';
 import { assertStorableJson, readJsonBody } from './json-body.ts';
 import { taskToJson } from './task-json.ts';
@@ -17,8 +15,6 @@ import { taskToJson } from './task-json.ts';
 /** What the task routes need. */
 export interface TaskRoutesConfig {
   client: TaskClient;
-  database: Database;
-  statements: TaskQueryStatements;
   /** Longest wait a request may ask for, in seconds. */
   maxWaitSeconds: number;
   /** Largest `POST /tasks` body, in bytes. */
@@ -77,7 +73,7 @@ async function createFromBody(client: TaskClient, body: unknown): Promise<Task |
 
 /** Registers `POST /tasks` and the `/tasks/:id` routes on `app`. */
 export function registerTaskRoutes(app: Hono, config: TaskRoutesConfig): void {
-  const { client, database, statements } = config;
+  const { client } = config;
 
   app.post(
     '/tasks',
@@ -125,31 +121,8 @@ export function registerTaskRoutes(app: Hono, config: TaskRoutesConfig): void {
   });
 
   app.post('/tasks/:id/retry', async (c) => {
-    const id = assertTaskId(c.req.param('id'));
-    let row: Row | undefined;
-    try {
-      [row] = (await database.query(statements.taskRetry, [id])).rows;
-    } catch (error) {
-      if (error instanceof DatabaseError && error.code === SqlState.uniqueViolation) {
-        throw new HttpError(
-          409,
-          'UNIQUE_KEY_CONFLICT',
-          `Task ${id} cannot be retried: another unfinished task has its uniqueKey.`,
-        );
-      }
-      throw error;
-    }
-    if (!row) throw new TaskNotFoundError(id);
-    const task = taskFromRow(row);
-    if (row.changed !== true) {
-      throw new HttpError(
-        409,
-        'TASK_NOT_FINAL',
-        isFinalStatus(task.status)
-          ? `Task ${id} changed while it was being retried; try again.`
-          : `Task ${id} is ${task.status}; only COMPLETED, FAILED or CANCELLED tasks can be retried.`,
-      );
-    }
+    // Through the client, so workers get a task_requeued wake-up.
+    const task = await client.retryTask(c.req.param('id'));
     return c.json(taskToJson(task));
   });
 }

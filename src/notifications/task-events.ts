@@ -8,6 +8,7 @@
  * - `<prefix>:queue:<queue>` — wake-ups for the workers of one queue: `task_created` and
  *   `task_requeued`, coalesced to one message per queue per {@link publishTaskEvents} call
  *   (a worker claims a batch per wake-up, it does not need one message per task).
+ * - `<prefix>:queues` — the same wake-ups, for workers that serve every queue.
  *
  * | event            | status      | task channel | queue channel |
  * |------------------|-------------|--------------|---------------|
@@ -101,13 +102,22 @@ export function queueChannel(prefix: string, queue: string): string {
   return `${prefix}:queue:~${encoded}`;
 }
 
+/**
+ * The wake-up channel of workers that serve every queue: `<prefix>:queues`. Gets the same
+ * coalesced wake-ups as the queue channels (queue names cannot contain `s` after `queue`
+ * plus `:`, so it never collides with a queue channel).
+ */
+export function anyQueueChannel(prefix: string): string {
+  return `${prefix}:queues`;
+}
+
 /** The channels an event is published on (see the table in the module notes). */
 export function taskEventChannels(prefix: string, event: TaskEvent): string[] {
   switch (event.event) {
     case 'task_created':
-      return [queueChannel(prefix, event.queue)];
+      return [queueChannel(prefix, event.queue), anyQueueChannel(prefix)];
     case 'task_requeued':
-      return [taskChannel(prefix, event.taskId), queueChannel(prefix, event.queue)];
+      return [taskChannel(prefix, event.taskId), queueChannel(prefix, event.queue), anyQueueChannel(prefix)];
     default:
       return [taskChannel(prefix, event.taskId)];
   }

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../../src/errors.ts';
 import { migrate } from '../../src/migrations/migrate.ts';
+import { notifierFromEnv, type NotifierKind } from '../../src/node/notifier-from-env.ts';
 import { createPgDatabase } from '../../src/node/pg-database.ts';
 import { DEFAULT_SCHEMA } from '../../src/sql/schema-name.ts';
 import type { Command } from '../cli.ts';
@@ -25,6 +26,8 @@ Options:
   --database-url URL     Postgres URL (default: $DATABASE_URL)
   --schema NAME          (default: $TASK_WORKER_SCHEMA or ${DEFAULT_SCHEMA})
   --migrate              apply pending migrations before starting
+  --notifier KIND        auto, redis, upstash, postgres or none (default: auto: REDIS_URL, else
+                         UPSTASH_REDIS_REST_URL/TOKEN, else none = polling only)
   --log-format F         json or pretty (default: pretty on a TTY, else json)
   --log-level L          debug, info, warn or error (default: info)`;
 
@@ -54,6 +57,7 @@ export const runCommand: Command = {
         'database-url': { type: 'string' },
         schema: { type: 'string' },
         migrate: { type: 'boolean' },
+        notifier: { type: 'string' },
         'log-format': { type: 'string' },
         'log-level': { type: 'string' },
       },
@@ -79,10 +83,16 @@ export const runCommand: Command = {
       max: 4,
       applicationName: 'task-worker run',
     });
+    const { notifier, kind } = notifierFromEnv(
+      { ...process.env, DATABASE_URL: databaseUrl },
+      (values.notifier ?? 'auto') as NotifierKind,
+      { database },
+    );
     if (values.migrate) {
       const result = await migrate(database, { schema });
       logger.log('info', 'migrated', { schema, applied: result.applied, version: result.version });
     }
+    logger.log('info', 'notifier', { kind });
     const worker = await runWorker({
       tasks: values.tasks,
       database,
@@ -94,7 +104,9 @@ export const runCommand: Command = {
       lease: int(values.lease, 'lease'),
       grace: int(values.grace, 'grace'),
       logger,
+      notifier,
     }).catch(async (error: unknown) => {
+      await notifier.close();
       await database.close();
       throw error;
     });
@@ -123,6 +135,7 @@ export const runCommand: Command = {
     process.on('SIGINT', onSignal);
     await worker.stopped;
     status?.stop();
+    await notifier.close();
     await database.close();
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);

@@ -12,6 +12,14 @@ import { createPgDatabase } from '../../src/node/pg-database.ts';
 import { workerStatements } from '../../src/sql/worker-statements.ts';
 import { sweepExpiredTasks } from '../../src/sweep.ts';
 import { ConfigError } from '../../src/errors.ts';
+import {
+  anyQueueChannel,
+  createTaskEvent,
+  publishTaskEvents,
+  queueChannel,
+  type TaskEvent,
+} from '../../src/notifications/task-events.ts';
+import type { Unsubscribe } from '../../src/notifier.ts';
 import { Completer, type Landed } from './completer.ts';
 import { ExecutorPool, type Outcome } from './executor-pool.ts';
 import { tasksModuleUrl } from './load-tasks.ts';
@@ -70,6 +78,14 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
   const ownsDb = !input.database;
   const sql = workerStatements(options.schema);
   const now = () => options.now?.()?.toISOString() ?? null;
+  const notifier = input.notifier;
+  function publish(events: TaskEvent[]): void {
+    if (!notifier || events.length === 0) return;
+    // After the commit, never awaited on the hot path; a failure is only a lost hint.
+    void publishTaskEvents(notifier, options.schema, events, {
+      onError: (error, { channel }) => logger.log('warn', 'notify_failed', { channel, error: String(error) }),
+    });
+  }
 
   const version = await schemaVersion(db, options.schema);
   if (version !== LATEST_MIGRATION) {
@@ -87,6 +103,8 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
 
   const stats: WorkerStats = { running: 0, completed: 0, failed: 0, retried: 0, lost: 0 };
   const running = new Map<string, Running>();
+  // Assigned once the threads are up; callbacks that fire before then must see `undefined`.
+  // eslint-disable-next-line prefer-const
   let producer: Producer | undefined;
 
   const pool = new ExecutorPool({
@@ -109,7 +127,18 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
     workerId,
     backoff: options.backoff,
     now: options.now,
-    onLanded: (landed) => landed.forEach(report),
+    onLanded: (landed) => {
+      landed.forEach(report);
+      publish(
+        landed.flatMap(({ item, status, queue }) => {
+          if (status === null || queue === undefined) return [];
+          const task = { id: item.id, queue, name: item.name, attempt: item.attempt };
+          const event =
+            status === 'COMPLETED' ? 'task_finished' : status === 'PENDING' ? 'task_requeued' : 'task_failed';
+          return [createTaskEvent(event, task)];
+        }),
+      );
+    },
     onError: (error, pending) => logger.log('error', 'write_back_failed', { error: String(error), pending }),
   });
 
@@ -171,6 +200,7 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
         .catch((error: unknown) => logger.log('error', 'put_back_failed', { error: String(error) }));
     },
     dispatch(task) {
+      publish([createTaskEvent('task_started', task)]);
       running.set(task.id, { task });
       stats.running = running.size;
       logger.log('debug', 'task_started', { taskId: task.id, name: task.name, attempt: task.attempt });
@@ -215,6 +245,11 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
   const sweeper = setInterval(() => {
     sweepExpiredTasks(db, { schema: options.schema, backoff: options.backoff, now: options.now?.() })
       .then((swept) => {
+        publish(
+          swept.map((task) =>
+            createTaskEvent(task.status === 'FAILED' ? 'task_failed' : 'task_requeued', task),
+          ),
+        );
         for (const task of swept) {
           logger.log('warn', task.status === 'FAILED' ? 'task_failed' : 'task_retry_scheduled', {
             taskId: task.id,
@@ -229,11 +264,38 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
   }, options.sweepInterval);
 
   producer.start();
+  // Wake-ups: one channel per served queue, or the any-queue channel. Coming back after a
+  // notifier outage also wakes the producer (tasks created meanwhile sent no message).
+  const unsubscribes: Unsubscribe[] = [];
+  if (notifier) {
+    const channels = options.queues
+      ? options.queues.map((queue) => queueChannel(options.schema, queue))
+      : [anyQueueChannel(options.schema)];
+    for (const channel of channels) {
+      const unsubscribe = await notifier
+        .subscribe(channel, () => producer?.wake(), {
+          onStatus: (status) => {
+            logger.log(status === 'connected' ? 'info' : 'warn', `notifier_${status}`, { channel });
+            if (status === 'connected') producer?.wake();
+          },
+        })
+        .catch((error: unknown) => {
+          logger.log('warn', 'notifier_subscribe_failed', {
+            channel,
+            error: String(error),
+            note: 'polling only',
+          });
+          return undefined;
+        });
+      if (unsubscribe) unsubscribes.push(unsubscribe);
+    }
+  }
   logger.log('info', 'worker_started', {
     workerId,
     schema: options.schema,
     concurrency: options.concurrency,
     queues: options.queues ?? 'all',
+    notifier: notifier ? 'on' : 'off (polling)',
     retry: options.retry,
     lease: options.lease,
     tasks: taskNames,
@@ -291,6 +353,7 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
     });
     clearInterval(heartbeat);
     clearInterval(sweeper);
+    await Promise.all(unsubscribes.map((unsubscribe) => unsubscribe().catch(() => undefined)));
     await putBackRunning();
     await completer.drain();
     await pool.close();

@@ -6,6 +6,7 @@ import type { Database } from '../../src/database.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { DEFAULT_RETRY_BACKOFF, type RetryBackoff } from '../../src/retry-policy.ts';
 import { DEFAULT_SCHEMA } from '../../src/sql/schema-name.ts';
+import type { Notifier } from '../../src/notifier.ts';
 import type { Logger } from './logger.ts';
 
 export interface WorkerOptions {
@@ -38,12 +39,17 @@ export interface WorkerOptions {
   /** Identifies this worker in `worker_id` (default: host:pid:random). */
   workerId?: string;
   logger?: Logger;
+  /**
+   * Wakes the worker the moment a task is created (the poll interval stays as the fallback)
+   * and carries its task events to waiters (default: none, polling only).
+   */
+  notifier?: Notifier;
   /** Clock for tests; undefined means the database clock (default). */
   now?: () => Date | undefined;
 }
 
 export type ResolvedWorkerOptions = Required<
-  Omit<WorkerOptions, 'database' | 'databaseUrl' | 'queues' | 'now' | 'logger' | 'workerId'>
+  Omit<WorkerOptions, 'database' | 'databaseUrl' | 'queues' | 'now' | 'logger' | 'workerId' | 'notifier'>
 > &
   Pick<WorkerOptions, 'queues' | 'now'>;
 
