@@ -3,10 +3,9 @@
  * what happens when Redis goes away. Uses private redis-server processes (never the shared
  * one), so they can be stopped and restarted.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis as IORedis } from 'ioredis';
@@ -15,49 +14,13 @@ import { ConfigError } from '../src/errors.ts';
 import type { NotifierStatus } from '../src/notifier.ts';
 import { redisConnectionOptions } from '../src/node/notifications/redis-connection-options.ts';
 import { createRedisNotifier } from '../src/node/notifications/redis-notifier.ts';
+import { startRedis, stopAllRedis, stopProcess } from './support/private-redis.ts';
 import { freePort } from './support/services.ts';
 
-const children = new Set<ChildProcess>();
 const channel = `t_notif_redis_${Math.random().toString(36).slice(2, 8)}`;
 const fast = { initialDelayMs: 50, maxDelayMs: 300 };
 
-afterAll(async () => {
-  for (const child of children) await stopProcess(child);
-});
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  children.delete(child);
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  await exited;
-}
-
-async function portOpen(port: number): Promise<boolean> {
-  return await new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-/** Starts redis-server on `port` (extra `args` for TLS, passwords) and waits until it accepts connections. */
-async function startRedis(port: number, args: string[] = ['--port', String(port)]): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args], {
-    stdio: 'ignore',
-  });
-  children.add(child);
-  await once(child, 'spawn');
-  const deadline = Date.now() + 10_000;
-  while (!(await portOpen(port))) {
-    if (Date.now() > deadline) throw new Error(`redis-server did not open port ${port}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  return child;
-}
+afterAll(stopAllRedis);
 
 /** Rejects when `promise` takes more than 10 s, naming what was awaited. */
 async function deadline<T>(promise: Promise<T>, what: string): Promise<T> {
