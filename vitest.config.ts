@@ -29,6 +29,8 @@ export default defineConfig({
                 NEON_FETCH_ENDPOINT: inject('workerdNeonEndpoint'),
                 TASK_WORKER_SCHEMA: inject('workerdSchema'),
                 TASK_WORKER_API_TOKEN: 'workerd-test-token',
+                UPSTASH_REDIS_REST_URL: inject('workerdUpstashUrl'),
+                UPSTASH_REDIS_REST_TOKEN: inject('workerdUpstashToken'),
               },
             },
           })),

@@ -17,6 +17,17 @@ export const UNSTORABLE_STRING =
 /** Deepest nesting of arrays and objects accepted (deeper JSON is refused, not stack-overflowed). */
 export const MAX_JSON_DEPTH = 64;
 
+/**
+ * A plain object of any realm: `{}`-made, `Object.create(null)`, or parsed by another realm's
+ * JSON (Next.js edge routes and Workers' `request.json()` can hand over such objects, whose
+ * `Object.prototype` is not this one's). Class instances (`Map`, `Date` without toJSON...) are not.
+ */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === null || Object.getPrototypeOf(proto) === null;
+}
+
 function fail(field: string, path: string, what: string, hint = 'convert it first'): never {
   throw new TaskValidationError('NOT_JSON', field, `${path} is ${what}, which is not JSON; ${hint}.`);
 }
@@ -58,8 +69,7 @@ function check(value: unknown, field: string, path: string, ancestors: Set<objec
   if (Array.isArray(object)) {
     for (let i = 0; i < object.length; i++) check(object[i], field, `${path}[${i}]`, ancestors, depth + 1);
   } else {
-    const proto = Object.getPrototypeOf(object);
-    if (proto !== Object.prototype && proto !== null) {
+    if (!isPlainObject(object)) {
       fail(
         field,
         path,

@@ -4,7 +4,7 @@
  * @module
  */
 import { TaskValidationError } from './errors.ts';
-import { toStrictJson, UNSTORABLE_STRING } from './json-value.ts';
+import { isPlainObject, toStrictJson, UNSTORABLE_STRING } from './json-value.ts';
 
 /** Documented limits. */
 export const TASK_LIMITS = {
@@ -127,12 +127,6 @@ function checkInteger(
     invalid(code, field, `${field} must be an integer from ${min} to ${max}, got ${String(value)}.`);
   }
   return value;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
 }
 
 function checkRunAt(value: unknown): string {

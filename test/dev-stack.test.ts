@@ -3,7 +3,6 @@
  * configured (embedded Postgres in a temporary data folder), driven over its HTTP API and with
  * the real `neon()` and `@upstash/redis` clients pointed at the endpoints it prints.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,50 +10,20 @@ import { join } from 'node:path';
 import { neon, neonConfig } from '@neondatabase/serverless';
 import { Redis } from '@upstash/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from './support/services.ts';
-
-interface Dev {
-  child: ChildProcess;
-  env: Record<string, string>;
-  output: () => string;
-  exited: Promise<number | null>;
-}
+import { freeDevPorts, startDevProcess, type DevProcess } from './support/dev-process.ts';
 
 let dataDir: string;
-const ports: Record<string, number> = {};
+let ports: Record<string, number>;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'etw-dev-'));
-  for (const name of ['port', 'neon-port', 'upstash-port', 'postgres-port']) ports[name] = await freePort();
+  ports = await freeDevPorts();
 });
 afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-async function startDev(): Promise<Dev> {
-  const args = Object.entries(ports).flatMap(([name, port]) => [`--${name}`, String(port)]);
-  const env = { ...process.env };
-  delete env.DATABASE_URL;
-  delete env.REDIS_URL;
-  const child = spawn(process.execPath, ['bin/task-worker.js', 'dev', '--data-dir', dataDir, ...args], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 60_000;
-  while (!output.includes('edge-task-worker dev is ready')) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`dev did not start:\n${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  await new Promise((resolve) => setTimeout(resolve, 100));
-  const printed = Object.fromEntries(
-    [...output.matchAll(/^ {2}([A-Z_]+)=(\S+)$/gm)].map((match) => [match[1]!, match[2]!]),
-  );
-  return { child, env: printed, output: () => output, exited };
-}
+const startDev = () => startDevProcess({ dataDir, ports });
 
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -67,7 +36,7 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
-async function api(dev: Dev, method: string, path: string, body?: unknown) {
+async function api(dev: DevProcess, method: string, path: string, body?: unknown) {
   const response = await fetch(`${dev.env.TASK_WORKER_API_URL}${path}`, {
     method,
     headers: { authorization: `Bearer ${dev.env.TASK_WORKER_API_TOKEN}`, 'content-type': 'application/json' },
@@ -139,8 +108,7 @@ describe('task-worker dev', () => {
       )) as Array<{ status: string; result: unknown }>;
       expect(row).toEqual({ status: 'COMPLETED', result: 42 });
     } finally {
-      dev.child.kill('SIGINT');
-      expect(await dev.exited).toBe(0);
+      expect(await dev.stop()).toBe(0);
     }
     // Ctrl-C stopped every server and the embedded Postgres.
     for (const port of Object.values(ports)) expect(await portOpen(port)).toBe(false);
@@ -152,8 +120,7 @@ describe('task-worker dev', () => {
       const found = await api(dev, 'GET', `/tasks/${firstTaskId}`);
       expect(found.body).toMatchObject({ id: firstTaskId, status: 'COMPLETED', result: 6 });
     } finally {
-      dev.child.kill('SIGINT');
-      expect(await dev.exited).toBe(0);
+      expect(await dev.stop()).toBe(0);
     }
   }, 120_000);
 });

@@ -185,3 +185,17 @@ describe('validation of what JSON.parse accepts but Postgres would not', () => {
     });
   });
 });
+
+describe('objects from another realm', () => {
+  it('are plain objects too (request.json() in edge sandboxes)', async () => {
+    const { runInNewContext } = await import('node:vm');
+    const foreign = runInNewContext('({ a: 1, nested: { b: [2] } })') as Record<string, unknown>;
+    expect(Object.getPrototypeOf(foreign)).not.toBe(Object.prototype);
+    const client = createTaskClient({ database: t.db, schema: t.schema });
+    const task = await client.createTask('realm.check', { kwargs: foreign, args: [foreign] });
+    expect(task.kwargs).toEqual({ a: 1, nested: { b: [2] } });
+    await expect(
+      client.createTask('realm.check', { kwargs: runInNewContext('new Map()') as never }),
+    ).rejects.toMatchObject({ code: 'INVALID_KWARGS' });
+  });
+});

@@ -1,57 +1,58 @@
 /**
- * Node side of the workerd suite: a real Postgres (as for every suite), a migrated schema,
- * the local Neon endpoint the Worker talks to, and a container worker that serves only the
- * `container` queue (so tests can tell who ran a task). Values reach the Worker as bindings.
+ * Node side of the workerd suite: `task-worker dev` as a child process (on the test Postgres
+ * and Redis, in a schema of its own) gives the Worker its local Neon and Upstash endpoints,
+ * and its container worker serves only the `container` queue, so tests can tell who ran a task.
+ * Values reach the Worker as bindings (vitest.config.ts).
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { migrate } from '../../src/migrations/migrate.ts';
-import { startNeonEndpoint, type NeonEndpoint } from '../../src/node/neon-endpoint.ts';
 import { createPgDatabase } from '../../src/node/pg-database.ts';
-import { runWorker, type WorkerHandle } from '../../worker/container/run-worker.ts';
-import { silentLogger } from '../../worker/container/logger.ts';
-import { neonConnectionString } from '../support/drivers.ts';
-import { startServices, type Services } from '../support/services.ts';
+import { freeDevPorts, startDevProcess, type DevProcess } from '../support/dev-process.ts';
 import { uniqueSchemaName } from '../support/schema-name.ts';
+import { startServices, type Services } from '../support/services.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     workerdDatabaseUrl: string;
     workerdNeonEndpoint: string;
     workerdSchema: string;
+    workerdUpstashUrl: string;
+    workerdUpstashToken: string;
   }
 }
 
 let services: Services | undefined;
-let endpoint: NeonEndpoint | undefined;
-let worker: WorkerHandle | undefined;
-let cleanup: (() => Promise<void>) | undefined;
+let dev: DevProcess | undefined;
+let dataDir: string | undefined;
+let schema: string | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
   services = await startServices();
-  const schema = uniqueSchemaName('workerd');
-  const db = createPgDatabase({ connectionString: services.databaseUrl, max: 4 });
-  await migrate(db, { schema });
-  endpoint = await startNeonEndpoint({ databaseUrl: services.databaseUrl });
-  worker = await runWorker({
-    tasks: 'examples/tasks.ts',
-    database: db,
-    schema,
-    queues: ['container'],
-    pollInterval: 100,
-    logger: silentLogger,
+  schema = uniqueSchemaName('workerd');
+  dataDir = await mkdtemp(join(tmpdir(), 'etw-workerd-'));
+  dev = await startDevProcess({
+    dataDir,
+    ports: await freeDevPorts(),
+    args: ['--schema', schema, '--queues', 'container'],
+    env: { DATABASE_URL: services.databaseUrl, REDIS_URL: services.redisUrl },
   });
-  cleanup = async () => {
-    await db.query(`drop schema if exists "${schema}" cascade`);
-    await db.close();
-  };
-  project.provide('workerdDatabaseUrl', neonConnectionString(services.databaseUrl));
-  project.provide('workerdNeonEndpoint', endpoint.url);
+  project.provide('workerdDatabaseUrl', dev.env.DATABASE_URL!);
+  project.provide('workerdNeonEndpoint', dev.env.NEON_FETCH_ENDPOINT!);
   project.provide('workerdSchema', schema);
+  project.provide('workerdUpstashUrl', dev.env.UPSTASH_REDIS_REST_URL!);
+  project.provide('workerdUpstashToken', dev.env.UPSTASH_REDIS_REST_TOKEN!);
 }
 
 export async function teardown(): Promise<void> {
-  await worker?.stop({ grace: 1 });
-  await cleanup?.();
-  await endpoint?.close();
+  const code = await dev?.stop();
+  if (code !== 0) console.warn(`task-worker dev exited with ${code}:\n${dev?.output()}`);
+  if (services && schema) {
+    const db = createPgDatabase({ connectionString: services.databaseUrl, max: 1 });
+    await db.query(`drop schema if exists "${schema}" cascade`);
+    await db.close();
+  }
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
   await services?.stop();
 }

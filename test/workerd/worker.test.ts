@@ -13,6 +13,8 @@ const bindings = env as unknown as {
   NEON_FETCH_ENDPOINT: string;
   TASK_WORKER_SCHEMA: string;
   TASK_WORKER_API_TOKEN: string;
+  UPSTASH_REDIS_REST_URL: string;
+  UPSTASH_REDIS_REST_TOKEN: string;
 };
 
 // The Worker under test (wrangler.toml `main`), as a service binding.

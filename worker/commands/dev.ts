@@ -14,6 +14,7 @@ an edge app (wrangler dev, next dev) should use. Ctrl-C stops everything; data i
 Options:
   --tasks PATH         tasks module for the worker (default: examples/tasks.ts)
   --concurrency N      worker concurrency (default: 4)
+  --queues a,b         queues the worker serves (default: all)
   --data-dir DIR       where Postgres data and dev tokens live (default: .data)
   --port N             HTTP API port (default: 4000)
   --neon-port N        Neon SQL-over-HTTP endpoint port (default: 4444)
@@ -46,6 +47,7 @@ export const devCommand: Command = {
       options: {
         tasks: { type: 'string' },
         concurrency: { type: 'string' },
+        queues: { type: 'string' },
         'data-dir': { type: 'string' },
         port: { type: 'string' },
         'neon-port': { type: 'string' },
@@ -69,6 +71,7 @@ export const devCommand: Command = {
       upstashPort: port(values['upstash-port'], 8079, 'upstash-port'),
       postgresPort: port(values['postgres-port'], 54329, 'postgres-port'),
       concurrency: Number(values.concurrency ?? 4),
+      queues: values.queues?.split(','),
       logger,
     });
     const { env, urls } = stack;

@@ -35,6 +35,8 @@ export interface DevStackOptions {
   upstashPort: number;
   postgresPort: number;
   concurrency: number;
+  /** Queues the worker serves (default: all). */
+  queues?: string[];
   logger: Logger;
 }
 
@@ -110,6 +112,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       database: db,
       schema: options.schema,
       concurrency: options.concurrency,
+      queues: options.queues,
       retry: 1,
       grace: 5,
       notifier,
