@@ -13,6 +13,6 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number, what: stri
   try {
     return await Promise.race([promise, timeout]);
   } finally {
-    clearTimeout(timer);
+    if (timer !== undefined) clearTimeout(timer);
   }
 }

@@ -195,7 +195,7 @@ class StreamSubscription {
         this.#settings.subscribeTimeoutMs,
       );
       this.#settleStart = (ok) => {
-        clearTimeout(timer);
+        if (timer !== undefined) clearTimeout(timer);
         this.#settleStart = undefined;
         resolve(ok);
       };
@@ -232,7 +232,7 @@ class StreamSubscription {
   /** Drops the current stream (if any) and invalidates its pending events and timers. */
   #abandon(): void {
     this.#generation++;
-    clearTimeout(this.#timer);
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#probes.clear();
     this.#settleStart?.(false);
@@ -264,7 +264,7 @@ class StreamSubscription {
 
   #scheduleHeartbeat(generation: number, delay: number): void {
     if (this.#settings.heartbeatMs <= 0) return;
-    clearTimeout(this.#timer);
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = setTimeout(() => void this.#beat(generation), delay);
   }
 
