@@ -46,6 +46,31 @@ describe('inside workerd', () => {
     expect(done!.workerId).not.toMatch(/^cloudflare:/);
   });
 
+  it('through Upstash REST: the worker wakes on task_created, the waiter on task_finished', async () => {
+    // Record the Worker-side requests: the publish and the waiter's own event stream.
+    const urls: string[] = [];
+    const original = globalThis.fetch;
+    globalThis.fetch = (input, init) => {
+      urls.push(input instanceof Request ? input.url : String(input));
+      return original(input, init);
+    };
+    try {
+      const notified = createClient.fromEnv(bindings);
+      const task = await notified.createTask('app.tasks.multiply_numbers', {
+        args: [5, 5],
+        queue: 'container',
+      });
+      const done = await notified.waitForCompletion(task.id, { timeout: 15 });
+      expect(done).toMatchObject({ status: 'COMPLETED', result: 25 });
+      await notified.close();
+      const upstash = bindings.UPSTASH_REDIS_REST_URL;
+      expect(urls.filter((url) => url.startsWith(upstash)).length).toBeGreaterThan(0);
+      expect(urls).toContain(`${upstash}/subscribe/${bindings.TASK_WORKER_SCHEMA}:task:${task.id}`);
+    } finally {
+      globalThis.fetch = original;
+    }
+  });
+
   it('the scheduled handler alone executes a due task (no container serves this queue)', async () => {
     const task = await client().createTask('app.tasks.add_numbers', { args: [[1, 2, 3]], queue: 'cron' });
     const report = await worker.runScheduled(bindings as never);
