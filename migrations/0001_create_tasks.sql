@@ -46,16 +46,16 @@ create index tasks_claim_idx on :"schema".tasks (
 -- Sweep: running tasks whose lease expired.
 create index tasks_lease_idx on :"schema".tasks (lease_until) where status = 'PROGRESS';
 
--- Listing by status, newest first (ids are time-ordered); listing without a status walks the
--- primary key. One listing index only: every status change rewrites every index entry.
-create index tasks_status_id_idx on :"schema".tasks (status, id);
+-- Listing by status, newest first (ids are time-ordered). COMPLETED rows, most of a big table,
+-- stay out: completing a task then adds no entry here, and listing COMPLETED tasks (or all
+-- tasks) walks the primary key backwards, where they are dense.
+create index tasks_status_id_idx on :"schema".tasks (status, id) where status <> 'COMPLETED';
 
 -- Queue tables churn: vacuum and analyze them early, so dead index entries of claimed tasks
 -- are cleared and the planner knows how many tasks are pending.
 alter table :"schema".tasks set (
   autovacuum_vacuum_scale_factor = 0.02,
-  autovacuum_analyze_scale_factor = 0.02,
-  autovacuum_vacuum_cost_delay = 0
+  autovacuum_analyze_scale_factor = 0.02
 );
 
 -- Deduplication: at most one unfinished task per unique key.

@@ -10,13 +10,11 @@
  */
 import { claimTasks, type ClaimedTask } from './claim.ts';
 import type { Database } from './database.ts';
-import type { TaskContext, TaskRegistry } from './define-tasks.ts';
-import { toStrictJson } from './json-value.ts';
+import type { TaskRegistry } from './define-tasks.ts';
 import { DEFAULT_RETRY_BACKOFF, type RetryBackoff } from './retry-policy.ts';
 import { DEFAULT_SCHEMA } from './sql/schema-name.ts';
 import { workerStatements } from './sql/worker-statements.ts';
-import { serializeError, unknownTaskError, type SerializedError } from './task-error.ts';
-import type { JsonValue } from './task.ts';
+import { runHandler } from './run-handler.ts';
 import { writeBack, type Landed, type WriteBack } from './write-back.ts';
 
 export interface InlineExecutorOptions {
@@ -64,14 +62,7 @@ async function execute(
   tasks: TaskRegistry,
   deadline: number,
 ): Promise<{ outcome: WriteBack } | { cutOff: true }> {
-  const started = Date.now();
-  const seconds = () => (Date.now() - started) / 1000;
   const common = { id: task.id, attempt: task.attempt, name: task.name };
-  const fail = (error: SerializedError): { outcome: WriteBack } => ({
-    outcome: { kind: 'fail', ...common, error, duration: seconds(), retryable: !error.nonRetryable },
-  });
-  const handler = Object.hasOwn(tasks, task.name) ? tasks[task.name] : undefined;
-  if (!handler) return fail(unknownTaskError(task.name, Object.keys(tasks)));
   const controller = new AbortController();
   const taskMs = task.timeout === null ? Infinity : task.timeout * 1000;
   const budgetLeft = deadline - Date.now();
@@ -80,39 +71,32 @@ async function execute(
   const expired = new Promise<'expired'>((resolve) => {
     timer = setTimeout(() => resolve('expired'), Math.max(0, Math.min(taskMs, budgetLeft)));
   });
-  const ctx: TaskContext<Record<string, unknown>> = {
-    kwargs: task.kwargs,
-    signal: controller.signal,
-    taskId: task.id,
-    name: task.name,
-    attempt: task.attempt,
-    // Progress is not stored inline: there is no spare round trip in a cron budget.
-    progress: async (_value: JsonValue) => undefined,
-  };
-  try {
-    const result = await Promise.race([Promise.resolve().then(() => handler(...task.args, ctx)), expired]);
-    if (result === 'expired') {
-      controller.abort(new Timeout(`Task timed out after ${task.timeout} s`));
-      if (cutByBudget) return { cutOff: true };
-      return fail({
-        message: `Task timed out after ${task.timeout} s`,
-        type: 'TimeoutError',
-        stack: null,
-        nonRetryable: false,
-      });
-    }
-    let json: string;
-    try {
-      json = result === undefined ? 'null' : toStrictJson(result, 'result');
-    } catch (error) {
-      return fail(serializeError(error, true));
-    }
-    return { outcome: { kind: 'complete', ...common, json, duration: seconds() } };
-  } catch (error) {
-    return fail(serializeError(error));
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
+  // Progress is not stored inline: there is no spare round trip in a cron budget.
+  const run = runHandler(tasks, task, { signal: controller.signal });
+  const outcome = await Promise.race([run, expired]);
+  if (timer !== undefined) clearTimeout(timer);
+  if (outcome === 'expired') {
+    controller.abort(new Timeout(`Task timed out after ${task.timeout} s`));
+    if (cutByBudget) return { cutOff: true };
+    const error = {
+      message: `Task timed out after ${task.timeout} s`,
+      type: 'TimeoutError',
+      stack: null,
+      nonRetryable: false,
+    };
+    return { outcome: { kind: 'fail', ...common, error, duration: taskMs / 1000, retryable: true } };
   }
+  return {
+    outcome: outcome.ok
+      ? { kind: 'complete', ...common, json: outcome.json, duration: outcome.duration }
+      : {
+          kind: 'fail',
+          ...common,
+          error: outcome.error,
+          duration: outcome.duration,
+          retryable: !outcome.error.nonRetryable,
+        },
+  };
 }
 
 /** Claims and runs due tasks until none are left or the budget is spent. */

@@ -101,7 +101,7 @@ with input as (
 update ${tasks} t
 set status = 'COMPLETED', result = input.result, duration = input.duration,
     finished_at = coalesce($3::timestamptz, now()), updated_at = coalesce($3::timestamptz, now()),
-    lease_until = null, progress = t.progress
+    lease_until = null
 from input
 where t.id = input.id and t.attempt = input.attempt and t.worker_id = $2 and t.status = 'PROGRESS'
 returning t.id, t.queue, t.name, t.attempt`,

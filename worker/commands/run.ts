@@ -26,6 +26,8 @@ Options:
   --database-url URL     Postgres URL (default: $DATABASE_URL)
   --schema NAME          (default: $TASK_WORKER_SCHEMA or ${DEFAULT_SCHEMA})
   --migrate              apply pending migrations before starting
+  --isolation MODE       thread: each task in a thread killed at its timeout (default);
+                         none: on the main thread, faster for tiny tasks, timeouts by signal only
   --notifier KIND        auto, redis, upstash, postgres or none (default: auto: REDIS_URL, else
                          UPSTASH_REDIS_REST_URL/TOKEN, else none = polling only)
   --log-format F         json or pretty (default: pretty on a TTY, else json)
@@ -57,6 +59,7 @@ export const runCommand: Command = {
         'database-url': { type: 'string' },
         schema: { type: 'string' },
         migrate: { type: 'boolean' },
+        isolation: { type: 'string' },
         notifier: { type: 'string' },
         'log-format': { type: 'string' },
         'log-level': { type: 'string' },
@@ -105,6 +108,7 @@ export const runCommand: Command = {
       grace: int(values.grace, 'grace'),
       logger,
       notifier,
+      isolation: values.isolation as 'thread' | 'none' | undefined,
     }).catch(async (error: unknown) => {
       await notifier.close();
       await database.close();

@@ -1,58 +1,60 @@
 /**
- * A fixed pool of execution threads, one task per thread at a time. A task past its timeout
- * first gets its AbortSignal; if it has not finished `killGraceMs` later, its thread is
- * terminated (V8 stops even a `while (true) {}`) and replaced, and the task fails with a
- * `TimeoutError`. Other threads keep running.
+ * A fixed pool of execution threads (the default isolation). Each thread runs one task at a
+ * time; short tasks are sent to a thread a few at a time (see `depth`) so that dispatch costs
+ * one message per batch, not per task. A task past its timeout first gets its AbortSignal; if
+ * it has not finished `killGraceMs` later, its thread is terminated (V8 stops even a
+ * `while (true) {}`) and replaced, the task fails with a `TimeoutError`, and the tasks queued
+ * behind it, not yet started, go to other threads. Other threads keep running.
  * @module
  */
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ConfigError } from '../../src/errors.ts';
-import type { FromThread, SerializedError, ThreadData, ThreadTask, ToThread } from './thread-protocol.ts';
+import type { Executor, ExecutorOptions, Outcome } from './executor.ts';
+import type { FromThread, SerializedError, ThreadData, ThreadResult, ThreadTask } from './thread-protocol.ts';
 
-/** How a run ended. `json` is the result as JSON text. */
-export type Outcome =
-  | { ok: true; json: string; duration: number }
-  | { ok: false; error: SerializedError; duration: number; timedOut?: boolean; aborted?: boolean };
-
-export interface ExecutorPoolOptions {
-  size: number;
-  /** file: URL of the tasks module. */
-  tasksUrl: string;
-  /** Wait between the abort signal and terminating the thread (default: 1000). */
-  killGraceMs?: number;
-  onProgress?: (id: string, json: string) => void;
-  /** Called when a slot becomes free (a task ended or a thread became ready). */
-  onSlotFree?: () => void;
-}
+export type ExecutorPoolOptions = ExecutorOptions;
+export type { Outcome };
 
 interface Run {
   task: ThreadTask;
-  started: number;
+  timeoutSeconds: number | null;
   resolve: (outcome: Outcome) => void;
-  timeoutTimer?: NodeJS.Timeout;
-  killTimer?: NodeJS.Timeout;
-  /** Set once the deadline passed or the run was aborted: how it will end. */
+  /** When it became the thread's current task (approximately: when the previous one reported). */
+  started?: number;
+  /** Set once the deadline passed or the run was aborted: how it ends. */
   ending?: { error: SerializedError; timedOut?: boolean; aborted?: boolean };
 }
 
 interface Slot {
   thread: Worker;
   ready: boolean;
-  run?: Run;
+  /** Sent to the thread, in its order: the head is running, the rest wait. */
+  runs: Run[];
+  timeoutTimer?: NodeJS.Timeout;
+  killTimer?: NodeJS.Timeout;
 }
 
 const threadFile = new URL(`./executor-thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+const abortError = (message: string): SerializedError => ({
+  message,
+  type: 'AbortError',
+  stack: null,
+  nonRetryable: false,
+});
 
-export class ExecutorPool {
+export class ExecutorPool implements Executor {
   private readonly slots: Slot[] = [];
+  /** Runs waiting for room in a thread. */
+  private readonly backlog: Run[] = [];
   private readonly killGraceMs: number;
+  private readonly options: ExecutorOptions;
+  private averageMs: number | undefined;
+  private pumpScheduled = false;
   private closing = false;
 
-  private readonly options: ExecutorPoolOptions;
-
-  constructor(options: ExecutorPoolOptions) {
+  constructor(options: ExecutorOptions) {
     this.options = options;
     this.killGraceMs = options.killGraceMs ?? 1000;
   }
@@ -63,129 +65,179 @@ export class ExecutorPool {
     return names[0] ?? [];
   }
 
-  /** Threads ready for a task right now. */
+  /**
+   * How many tasks a thread is given at once: 1 for tasks of a millisecond or more (so a slow
+   * task never holds others back), up to 16 for sub-millisecond ones, where per-message cost
+   * dominates. Unknown pace counts as slow.
+   */
+  private get depth(): number {
+    const ms = this.averageMs;
+    if (ms === undefined || ms >= 1) return 1;
+    if (ms >= 0.25) return 4;
+    return 16;
+  }
+
   get freeSlots(): number {
-    let free = 0;
-    for (const slot of this.slots) if (slot.ready && !slot.run) free++;
-    return free;
+    if (this.closing) return 0;
+    let free = -this.backlog.length;
+    for (const slot of this.slots)
+      if (slot.ready && !slot.killTimer) free += Math.max(0, this.depth - slot.runs.length);
+    return Math.max(0, free);
   }
 
-  /** Tasks running now. */
-  get running(): number {
-    let count = 0;
-    for (const slot of this.slots) if (slot.run) count++;
-    return count;
-  }
-
-  /** Runs a task on a free thread. `timeoutSeconds` null means no timeout. */
   run(task: ThreadTask, timeoutSeconds: number | null): Promise<Outcome> {
-    const slot = this.slots.find((s) => s.ready && !s.run);
-    if (!slot) throw new Error('ExecutorPool.run called without a free slot');
     return new Promise<Outcome>((resolve) => {
-      const run: Run = { task, started: performance.now(), resolve };
-      slot.run = run;
-      if (timeoutSeconds !== null) {
-        run.timeoutTimer = setTimeout(() => {
-          this.end(slot, run, {
-            error: {
-              message: `Task timed out after ${timeoutSeconds} s`,
-              type: 'TimeoutError',
-              stack: null,
-              nonRetryable: false,
-            },
-            timedOut: true,
-          });
-        }, timeoutSeconds * 1000);
-      }
-      this.post(slot, { type: 'run', task });
+      this.backlog.push({ task, timeoutSeconds, resolve });
+      this.schedulePump();
     });
   }
 
-  /** Aborts a running task (cancelled, lease lost, shutdown): signal, then kill after the grace. */
   abort(id: string, reason: string, graceMs: number = this.killGraceMs): void {
-    const slot = this.slots.find((s) => s.run?.task.id === id);
-    if (!slot?.run) return;
-    this.end(
-      slot,
-      slot.run,
-      { error: { message: reason, type: 'AbortError', stack: null, nonRetryable: false }, aborted: true },
-      graceMs,
-    );
+    const waiting = this.backlog.findIndex((run) => run.task.id === id);
+    if (waiting >= 0) {
+      const [run] = this.backlog.splice(waiting, 1);
+      run?.resolve({ ok: false, error: abortError(reason), duration: 0, aborted: true });
+      return;
+    }
+    for (const slot of this.slots) {
+      const index = slot.runs.findIndex((run) => run.task.id === id);
+      if (index < 0) continue;
+      const run = slot.runs[index]!;
+      slot.thread.postMessage({ type: 'abort', id, reason });
+      if (index === 0) {
+        this.end(slot, { error: abortError(reason), aborted: true }, graceMs);
+      } else {
+        // Not started: the thread will skip it; its result is not awaited.
+        slot.runs.splice(index, 1);
+        run.resolve({ ok: false, error: abortError(reason), duration: 0, aborted: true });
+      }
+      return;
+    }
   }
 
-  /** Ids of the tasks running now. */
-  runningIds(): string[] {
-    return this.slots.flatMap((s) => (s.run ? [s.run.task.id] : []));
-  }
-
-  /** Terminates every thread at once; running tasks resolve as aborted. */
   async close(): Promise<void> {
     this.closing = true;
-    const threads = this.slots.map((slot) => {
-      if (slot.run)
-        this.settle(slot, {
-          ok: false,
-          error: { message: 'Worker stopped', type: 'AbortError', stack: null, nonRetryable: false },
-          duration: this.elapsed(slot.run),
-          aborted: true,
-        });
+    const stopped = { ok: false as const, error: abortError('Worker stopped'), duration: 0, aborted: true };
+    for (const run of this.backlog.splice(0)) run.resolve(stopped);
+    const exits = this.slots.map((slot) => {
+      this.clearTimers(slot);
+      for (const run of slot.runs.splice(0)) run.resolve(stopped);
       return slot.thread.terminate();
     });
-    await Promise.allSettled(threads);
+    await Promise.allSettled(exits);
     this.slots.length = 0;
   }
 
-  private elapsed(run: Run): number {
-    return (performance.now() - run.started) / 1000;
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    // Runs requested in the same tick go out together.
+    queueMicrotask(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
   }
 
-  private post(slot: Slot, message: ToThread): void {
-    slot.thread.postMessage(message);
+  private pump(): void {
+    if (this.closing) return;
+    for (const slot of this.slots) {
+      if (this.backlog.length === 0) return;
+      if (!slot.ready || slot.killTimer) continue;
+      const room = this.depth - slot.runs.length;
+      if (room <= 0) continue;
+      const batch = this.backlog.splice(0, room);
+      const wasIdle = slot.runs.length === 0;
+      slot.runs.push(...batch);
+      slot.thread.postMessage({ type: 'run', tasks: batch.map((run) => run.task) });
+      if (wasIdle) this.startHead(slot);
+    }
   }
 
-  /** Starts ending a run: abort signal now, terminate after the grace unless it finishes. */
-  private end(
-    slot: Slot,
-    run: Run,
-    ending: NonNullable<Run['ending']>,
-    graceMs: number = this.killGraceMs,
-  ): void {
-    if (run.ending || slot.run !== run) return;
-    run.ending = ending;
-    clearTimeout(run.timeoutTimer);
-    this.post(slot, { type: 'abort', id: run.task.id, reason: ending.error.message });
-    run.killTimer = setTimeout(() => {
-      if (slot.run !== run) return;
-      this.settle(slot, { ok: false, ...ending, duration: this.elapsed(run) });
-      void this.replace(slot);
+  /** Starts the timeout clock of the thread's current task. */
+  private startHead(slot: Slot): void {
+    clearTimeout(slot.timeoutTimer);
+    slot.timeoutTimer = undefined;
+    const head = slot.runs[0];
+    if (!head) return;
+    head.started = performance.now();
+    if (head.timeoutSeconds === null) return;
+    const seconds = head.timeoutSeconds;
+    slot.timeoutTimer = setTimeout(() => {
+      if (slot.runs[0] !== head) return;
+      const error = {
+        message: `Task timed out after ${seconds} s`,
+        type: 'TimeoutError',
+        stack: null,
+        nonRetryable: false,
+      };
+      this.end(slot, { error, timedOut: true });
+    }, seconds * 1000);
+  }
+
+  /** Ends the thread's current task: abort signal now, terminate the thread after the grace. */
+  private end(slot: Slot, ending: NonNullable<Run['ending']>, graceMs: number = this.killGraceMs): void {
+    const head = slot.runs[0];
+    if (!head || head.ending) return;
+    head.ending = ending;
+    clearTimeout(slot.timeoutTimer);
+    slot.thread.postMessage({ type: 'abort', id: head.task.id, reason: ending.error.message });
+    slot.killTimer = setTimeout(() => {
+      slot.killTimer = undefined;
+      if (slot.runs[0] !== head) return;
+      this.kill(slot, { ok: false, ...ending, duration: elapsed(head) });
     }, graceMs);
   }
 
-  private settle(slot: Slot, outcome: Outcome): void {
-    const run = slot.run;
-    if (!run) return;
-    clearTimeout(run.timeoutTimer);
-    clearTimeout(run.killTimer);
-    slot.run = undefined;
-    run.resolve(outcome);
+  /** Terminates a thread: its current task ends with `outcome`, the unstarted ones move on. */
+  private kill(slot: Slot, outcome: Outcome): void {
+    const [head, ...unstarted] = slot.runs.splice(0);
+    this.clearTimers(slot);
+    head?.resolve(outcome);
+    this.backlog.unshift(...unstarted);
+    void this.replace(slot);
+    this.schedulePump();
   }
 
-  private onMessage(slot: Slot, message: FromThread): void {
-    if (message.type === 'progress') {
-      if (slot.run?.task.id === message.id && !slot.run.ending)
-        this.options.onProgress?.(message.id, message.json);
-      return;
+  private onResults(slot: Slot, results: ThreadResult[]): void {
+    for (const result of results) {
+      const index = slot.runs.findIndex((run) => run.task.id === result.id);
+      if (index < 0) continue; // aborted earlier, already resolved
+      const [run] = slot.runs.splice(index, 1);
+      if (!run) continue;
+      if (index === 0) {
+        clearTimeout(slot.killTimer);
+        slot.killTimer = undefined;
+      }
+      if ('skipped' in result) {
+        run.resolve({
+          ok: false,
+          error: abortError('Aborted before it started'),
+          duration: 0,
+          aborted: true,
+        });
+        continue;
+      }
+      this.averageMs =
+        this.averageMs === undefined ? result.duration * 1000 : this.averageMs * 0.9 + result.duration * 100;
+      // A result after the deadline does not count: the task timed out (or was aborted).
+      run.resolve(
+        run.ending
+          ? { ok: false, ...run.ending, duration: result.duration }
+          : result.ok
+            ? { ok: true, json: result.json, duration: result.duration }
+            : { ok: false, error: result.error, duration: result.duration },
+      );
     }
-    if (message.type !== 'done' || slot.run?.task.id !== message.id) return;
-    const run = slot.run;
-    // A result after the deadline does not count: the task timed out (or was aborted).
-    const outcome: Outcome = run.ending
-      ? { ok: false, ...run.ending, duration: message.duration }
-      : message.ok
-        ? { ok: true, json: message.json, duration: message.duration }
-        : { ok: false, error: message.error, duration: message.duration };
-    this.settle(slot, outcome);
+    this.startHead(slot);
+    this.pump();
     this.options.onSlotFree?.();
+  }
+
+  private clearTimers(slot: Slot): void {
+    clearTimeout(slot.timeoutTimer);
+    clearTimeout(slot.killTimer);
+    slot.timeoutTimer = undefined;
+    slot.killTimer = undefined;
   }
 
   private spawn(existing?: Slot): Promise<string[]> {
@@ -193,48 +245,52 @@ export class ExecutorPool {
       const thread = new Worker(threadFile, {
         workerData: { tasksUrl: this.options.tasksUrl } satisfies ThreadData,
       });
-      const slot: Slot = existing ?? { thread, ready: false };
+      const slot: Slot = existing ?? { thread, ready: false, runs: [] };
       slot.thread = thread;
       slot.ready = false;
       if (!existing) this.slots.push(slot);
       let loaded = false;
       thread.on('message', (message: FromThread) => {
-        if (message.type === 'ready') {
-          loaded = true;
-          slot.ready = true;
-          resolve(message.names);
-          this.options.onSlotFree?.();
-        } else if (message.type === 'load-error') {
-          reject(new ConfigError(`Could not load the tasks module: ${message.error.message}`));
-        } else {
-          this.onMessage(slot, message);
+        switch (message.type) {
+          case 'ready':
+            loaded = true;
+            slot.ready = true;
+            resolve(message.names);
+            this.pump();
+            this.options.onSlotFree?.();
+            return;
+          case 'load-error':
+            reject(new ConfigError(`Could not load the tasks module: ${message.error.message}`));
+            return;
+          case 'progress': {
+            const head = slot.runs[0];
+            if (head?.task.id === message.id && !head.ending)
+              this.options.onProgress?.(message.id, message.json);
+            return;
+          }
+          case 'done':
+            this.onResults(slot, message.results);
         }
       });
       thread.on('error', (error) => {
         if (!loaded) reject(new ConfigError(`Execution thread failed to start: ${error.message}`));
       });
       thread.on('exit', (code) => {
-        if (slot.thread !== thread || this.closing) return;
-        slot.ready = false;
-        if (!loaded) return;
-        // The thread died on its own (process.exit in a handler, out of memory): fail the task
-        // it was running as retryable and start a new thread.
-        if (slot.run) {
-          const run = slot.run;
-          this.settle(slot, {
-            ok: false,
-            ...(run.ending ?? {
-              error: {
-                message: `Execution thread exited unexpectedly (code ${code})`,
-                type: 'ThreadExitError',
-                stack: null,
-                nonRetryable: false,
-              },
-            }),
-            duration: this.elapsed(run),
-          });
+        if (slot.thread !== thread || this.closing || !loaded) return;
+        // The thread died on its own (process.exit in a handler, out of memory): its current
+        // task fails as retryable, the rest move to other threads, and a new thread starts.
+        const head = slot.runs[0];
+        if (!head) {
+          void this.replace(slot);
+          return;
         }
-        void this.replace(slot);
+        const error = {
+          message: `Execution thread exited unexpectedly (code ${code})`,
+          type: 'ThreadExitError',
+          stack: null,
+          nonRetryable: false,
+        };
+        this.kill(slot, { ok: false, ...(head.ending ?? { error }), duration: elapsed(head) });
       });
     });
   }
@@ -252,4 +308,8 @@ export class ExecutorPool {
     }
     await exited.catch(() => undefined);
   }
+}
+
+function elapsed(run: Run): number {
+  return run.started === undefined ? 0 : (performance.now() - run.started) / 1000;
 }

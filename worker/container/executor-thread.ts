@@ -1,73 +1,79 @@
 /**
- * Entry of an execution thread: loads the tasks module once, then runs one task at a time.
- * The main thread kills this thread (a busy loop included) when a task overstays its timeout.
+ * Entry of an execution thread: loads the tasks module once, then runs the tasks it is sent
+ * one at a time, in order, reporting results in batches. The main thread kills this thread
+ * (a busy loop included) when a task overstays its timeout.
  * @module
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { TaskContext } from '../../src/define-tasks.ts';
-import { toStrictJson } from '../../src/json-value.ts';
-import type { JsonValue } from '../../src/task.ts';
+import type { TaskRegistry } from '../../src/define-tasks.ts';
+import { runHandler } from '../../src/run-handler.ts';
+import { serializeError } from '../../src/task-error.ts';
 import { loadTasks } from './load-tasks.ts';
-import { serializeError, unknownTaskError } from '../../src/task-error.ts';
-import type { FromThread, ThreadData, ThreadTask, ToThread } from './thread-protocol.ts';
+import type { FromThread, ThreadData, ThreadResult, ThreadTask, ToThread } from './thread-protocol.ts';
 
 const port = parentPort;
 if (!port) throw new Error('executor-thread.ts must run in a worker thread');
 const { tasksUrl } = workerData as ThreadData;
 const send = (message: FromThread) => port.postMessage(message);
-const controllers = new Map<string, AbortController>();
 
-async function run(
-  registry: Record<string, (...params: unknown[]) => unknown>,
-  task: ThreadTask,
-): Promise<void> {
-  const started = performance.now();
-  const seconds = () => (performance.now() - started) / 1000;
-  const handler = Object.hasOwn(registry, task.name) ? registry[task.name] : undefined;
-  if (!handler) {
-    send({
-      type: 'done',
-      id: task.id,
-      ok: false,
-      error: unknownTaskError(task.name, Object.keys(registry)),
-      duration: 0,
-    });
-    return;
-  }
-  const controller = new AbortController();
-  controllers.set(task.id, controller);
-  const ctx: TaskContext<Record<string, unknown>> = {
-    kwargs: task.kwargs,
-    signal: controller.signal,
-    taskId: task.id,
-    name: task.name,
-    attempt: task.attempt,
-    async progress(value: JsonValue) {
-      send({ type: 'progress', id: task.id, json: toStrictJson(value, 'progress') });
-    },
-  };
-  try {
-    const value = await handler(...task.args, ctx);
-    let json: string;
-    try {
-      json = value === undefined ? 'null' : toStrictJson(value, 'result');
-    } catch (error) {
-      send({ type: 'done', id: task.id, ok: false, error: serializeError(error, true), duration: seconds() });
-      return;
-    }
-    send({ type: 'done', id: task.id, ok: true, json, duration: seconds() });
-  } catch (error) {
-    send({ type: 'done', id: task.id, ok: false, error: serializeError(error), duration: seconds() });
-  } finally {
-    controllers.delete(task.id);
+// Results wait here until the thread yields (or FLUSH_MS passed), then go in one message.
+// The bound keeps a result from sitting behind a long synchronous run of further tasks.
+const FLUSH_MS = 5;
+const queue: ThreadTask[] = [];
+const controllers = new Map<string, AbortController>();
+let outbox: ThreadResult[] = [];
+let lastFlush = performance.now();
+let flushScheduled = false;
+let draining = false;
+
+function flush(): void {
+  flushScheduled = false;
+  lastFlush = performance.now();
+  if (outbox.length === 0) return;
+  send({ type: 'done', results: outbox });
+  outbox = [];
+}
+
+function report(result: ThreadResult): void {
+  outbox.push(result);
+  if (performance.now() - lastFlush >= FLUSH_MS) flush();
+  else if (!flushScheduled) {
+    flushScheduled = true;
+    setImmediate(flush);
   }
 }
 
+async function drain(registry: TaskRegistry): Promise<void> {
+  draining = true;
+  for (let task = queue.shift(); task; task = queue.shift()) {
+    const controller = controllers.get(task.id);
+    if (!controller || controller.signal.aborted) {
+      controllers.delete(task.id);
+      report({ id: task.id, skipped: true });
+      continue;
+    }
+    const outcome = await runHandler(registry, task, {
+      signal: controller.signal,
+      onProgress: (json) => send({ type: 'progress', id: task.id, json }),
+    });
+    controllers.delete(task.id);
+    report({ id: task.id, ...outcome });
+  }
+  draining = false;
+}
+
 try {
-  const registry = (await loadTasks(tasksUrl)) as Record<string, (...params: unknown[]) => unknown>;
+  const registry = await loadTasks(tasksUrl);
   port.on('message', (message: ToThread) => {
-    if (message.type === 'run') void run(registry, message.task);
-    else controllers.get(message.id)?.abort(new DOMException(message.reason, 'AbortError'));
+    if (message.type === 'run') {
+      for (const task of message.tasks) {
+        controllers.set(task.id, new AbortController());
+        queue.push(task);
+      }
+      if (!draining) void drain(registry);
+    } else {
+      controllers.get(message.id)?.abort(new DOMException(message.reason, 'AbortError'));
+    }
   });
   send({ type: 'ready', names: Object.keys(registry) });
 } catch (error) {

@@ -21,7 +21,9 @@ import {
 } from '../../src/notifications/task-events.ts';
 import type { Unsubscribe } from '../../src/notifier.ts';
 import { Completer, type Landed } from './completer.ts';
-import { ExecutorPool, type Outcome } from './executor-pool.ts';
+import type { Executor, Outcome } from './executor.ts';
+import { ExecutorPool } from './executor-pool.ts';
+import { InProcessExecutor } from './in-process-executor.ts';
 import { tasksModuleUrl } from './load-tasks.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Producer, type ClaimedTask } from './producer.ts';
@@ -107,7 +109,7 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
   // eslint-disable-next-line prefer-const
   let producer: Producer | undefined;
 
-  const pool = new ExecutorPool({
+  const pool: Executor = new (options.isolation === 'none' ? InProcessExecutor : ExecutorPool)({
     size: options.concurrency,
     tasksUrl: tasksModuleUrl(options.tasks),
     killGraceMs: options.killGrace,
@@ -200,7 +202,7 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
         .catch((error: unknown) => logger.log('error', 'put_back_failed', { error: String(error) }));
     },
     dispatch(task) {
-      publish([createTaskEvent('task_started', task)]);
+      if (notifier) publish([createTaskEvent('task_started', task)]);
       running.set(task.id, { task });
       stats.running = running.size;
       logger.log('debug', 'task_started', { taskId: task.id, name: task.name, attempt: task.attempt });
@@ -298,6 +300,7 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
     notifier: notifier ? 'on' : 'off (polling)',
     retry: options.retry,
     lease: options.lease,
+    isolation: options.isolation,
     tasks: taskNames,
   });
 

@@ -32,6 +32,12 @@ export interface WorkerOptions {
   grace?: number;
   /** Milliseconds between a timeout's abort signal and terminating the thread (default: 1000). */
   killGrace?: number;
+  /**
+   * `thread` runs each task in a worker thread that is terminated at its timeout (default);
+   * `none` runs handlers on the main thread: faster for tiny tasks, but a timeout only aborts
+   * the signal and a busy loop blocks the worker (see in-process-executor.ts).
+   */
+  isolation?: 'thread' | 'none';
   /** Milliseconds between sweeps of expired leases (default: lease / 3, in ms). */
   sweepInterval?: number;
   /** Retry back-off (default: 1 s base, 1 h cap). */
@@ -67,6 +73,11 @@ function positive(value: number, name: string): number {
   return value;
 }
 
+function isolation(value: WorkerOptions['isolation']): 'thread' | 'none' {
+  if (value === undefined || value === 'thread' || value === 'none') return value ?? 'thread';
+  throw new ConfigError(`isolation must be "thread" or "none", got "${String(value)}".`);
+}
+
 /** Applies defaults and checks ranges; throws ConfigError naming the bad option. */
 export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOptions {
   const lease = positive(options.lease ?? 30, 'lease');
@@ -82,6 +93,7 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     lease,
     grace: options.grace === 0 ? 0 : positive(options.grace ?? 25, 'grace'),
     killGrace: options.killGrace === 0 ? 0 : positive(options.killGrace ?? 1000, 'killGrace'),
+    isolation: isolation(options.isolation),
     sweepInterval: positive(options.sweepInterval ?? (lease * 1000) / 3, 'sweepInterval'),
     backoff: options.backoff ?? DEFAULT_RETRY_BACKOFF,
     now: options.now,

@@ -1,0 +1,38 @@
+/**
+ * What the worker needs from an executor: slots, run with a timeout, abort, close. Two
+ * implementations: worker threads that can be killed (`executor-pool.ts`, the default) and
+ * the opt-in in-process executor (`in-process-executor.ts`).
+ * @module
+ */
+import type { SerializedError } from '../../src/task-error.ts';
+import type { ThreadTask } from './thread-protocol.ts';
+
+/** How a run ended. `json` is the result as JSON text. */
+export type Outcome =
+  | { ok: true; json: string; duration: number }
+  | { ok: false; error: SerializedError; duration: number; timedOut?: boolean; aborted?: boolean };
+
+export interface ExecutorOptions {
+  /** Tasks at once. */
+  size: number;
+  /** file: URL of the tasks module. */
+  tasksUrl: string;
+  /** Wait between the abort signal and terminating a thread, in ms (default: 1000). */
+  killGraceMs?: number;
+  onProgress?: (id: string, json: string) => void;
+  /** Called when a slot becomes free (a task ended or a thread became ready). */
+  onSlotFree?: () => void;
+}
+
+export interface Executor {
+  /** Loads the tasks module; resolves with the registered names. */
+  start(): Promise<string[]>;
+  /** Tasks that can start right now. */
+  readonly freeSlots: number;
+  /** Runs a task; `timeoutSeconds` null means no timeout. Never rejects. */
+  run(task: ThreadTask, timeoutSeconds: number | null): Promise<Outcome>;
+  /** Stops a running task (cancelled, lease lost, shutdown); it resolves as aborted. */
+  abort(id: string, reason: string, graceMs?: number): void;
+  /** Stops everything at once; running tasks resolve as aborted. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,84 @@
+/**
+ * Opt-in `--isolation none`: handlers run on the worker's main thread, with no per-task
+ * message passing. Faster for tiny tasks; the price is that a timeout can only abort the
+ * handler's `AbortSignal` (the outcome is recorded as a timeout at once, a late result is
+ * ignored) and a busy loop blocks the whole worker, heartbeats included, until its lease
+ * expires and another worker takes over. Use the default thread isolation for untrusted or
+ * CPU-heavy handlers.
+ * @module
+ */
+import type { TaskRegistry } from '../../src/define-tasks.ts';
+import { runHandler } from '../../src/run-handler.ts';
+import type { Executor, ExecutorOptions, Outcome } from './executor.ts';
+import { loadTasks } from './load-tasks.ts';
+import type { ThreadTask } from './thread-protocol.ts';
+
+interface Running {
+  controller: AbortController;
+  finish: (outcome: Outcome) => void;
+}
+
+export class InProcessExecutor implements Executor {
+  private registry: TaskRegistry = {};
+  private readonly running = new Map<string, Running>();
+  private readonly options: ExecutorOptions;
+  private closed = false;
+
+  constructor(options: ExecutorOptions) {
+    this.options = options;
+  }
+
+  async start(): Promise<string[]> {
+    this.registry = await loadTasks(this.options.tasksUrl);
+    return Object.keys(this.registry);
+  }
+
+  get freeSlots(): number {
+    return this.closed ? 0 : this.options.size - this.running.size;
+  }
+
+  run(task: ThreadTask, timeoutSeconds: number | null): Promise<Outcome> {
+    return new Promise<Outcome>((resolve) => {
+      const controller = new AbortController();
+      const started = performance.now();
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (outcome: Outcome) => {
+        if (!this.running.has(task.id)) return;
+        this.running.delete(task.id);
+        clearTimeout(timer);
+        resolve(outcome);
+        this.options.onSlotFree?.();
+      };
+      this.running.set(task.id, { controller, finish });
+      if (timeoutSeconds !== null) {
+        timer = setTimeout(() => {
+          const message = `Task timed out after ${timeoutSeconds} s`;
+          controller.abort(new DOMException(message, 'TimeoutError'));
+          const error = { message, type: 'TimeoutError', stack: null, nonRetryable: false };
+          finish({ ok: false, error, duration: (performance.now() - started) / 1000, timedOut: true });
+        }, timeoutSeconds * 1000);
+      }
+      void runHandler(this.registry, task, {
+        signal: controller.signal,
+        onProgress: (json) => this.options.onProgress?.(task.id, json),
+      }).then(finish);
+    });
+  }
+
+  abort(id: string, reason: string): void {
+    const entry = this.running.get(id);
+    if (!entry) return;
+    entry.controller.abort(new DOMException(reason, 'AbortError'));
+    entry.finish({
+      ok: false,
+      error: { message: reason, type: 'AbortError', stack: null, nonRetryable: false },
+      duration: 0,
+      aborted: true,
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const id of [...this.running.keys()]) this.abort(id, 'Worker stopped');
+  }
+}
