@@ -10,6 +10,7 @@ import { DEFAULT_RETRY_BACKOFF, type RetryBackoff } from './retry-policy.ts';
 import { DEFAULT_SCHEMA } from './sql/schema-name.ts';
 import { workerStatements } from './sql/worker-statements.ts';
 import type { TaskStatus } from './task.ts';
+import { taskIdFloor } from './task-id.ts';
 
 export interface SweepOptions {
   /** (default: task_worker) */
@@ -30,6 +31,25 @@ export interface SweptTask {
   attempt: number;
   /** The worker that lost it, for tasks that went to `FAILED` (null when requeued). */
   workerId: string | null;
+}
+
+/**
+ * Retention: deletes final tasks created more than `days` ago, in batches, oldest first.
+ * Returns how many were deleted. `now` is injectable for tests (default: `Date.now()`).
+ */
+export async function deleteFinishedTasks(
+  db: Database,
+  options: { days: number; schema?: string; batchSize?: number; now?: number },
+): Promise<number> {
+  const sql = workerStatements(options.schema ?? DEFAULT_SCHEMA);
+  const floor = taskIdFloor((options.now ?? Date.now()) - options.days * 86_400_000);
+  const batchSize = options.batchSize ?? 1000;
+  let deleted = 0;
+  for (;;) {
+    const { rowCount } = await db.query(sql.taskDeleteFinished, [floor, batchSize]);
+    deleted += rowCount;
+    if (rowCount < batchSize) return deleted;
+  }
 }
 
 /** Recovers every expired lease (in batches) and returns what moved. */

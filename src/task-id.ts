@@ -45,6 +45,20 @@ export function newTaskId(now: number = Date.now()): string {
   return prefix + random.map((digit) => ALPHABET[digit]).join('');
 }
 
+/**
+ * The smallest id of a task created at `time` (ms): every id made at or after `time` sorts
+ * after it, every id made before sorts before. Lets time-range queries walk the primary key.
+ */
+export function taskIdFloor(time: number): string {
+  let prefix = '';
+  let remaining = Math.max(0, Math.floor(time));
+  for (let i = 0; i < TIME_CHARS; i++) {
+    prefix = ALPHABET[remaining % 64] + prefix;
+    remaining = Math.floor(remaining / 64);
+  }
+  return prefix + ALPHABET[0]!.repeat(RANDOM_CHARS);
+}
+
 /** True when `id` has the shape of a task id. */
 export function isTaskId(id: unknown): id is string {
   return typeof id === 'string' && ID_PATTERN.test(id);

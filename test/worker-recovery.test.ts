@@ -100,3 +100,38 @@ describe('crash recovery', () => {
     });
   });
 });
+
+describe('retention', () => {
+  it('deletes final tasks older than the retention, keeps unfinished and recent ones', async () => {
+    const { deleteFinishedTasks } = await import('../src/sweep.ts');
+    const { taskIdFloor } = await import('../src/task-id.ts');
+    // Ids of tasks created at a given time: its time prefix plus any 14 characters.
+    const idAt = (time: number, n: number) => `${taskIdFloor(time).slice(0, 8)}${'x'.repeat(13)}${n}`;
+    const day = 86_400_000;
+    const old = Date.now() - 10 * day;
+    const rows: Array<[string, string]> = [
+      [idAt(old, 0), 'COMPLETED'],
+      [idAt(old, 1), 'FAILED'],
+      [idAt(old, 2), 'CANCELLED'],
+      [idAt(old, 3), 'PENDING'],
+    ];
+    for (const [id, status] of rows) {
+      await t.db.query(
+        `insert into ${t.schema}.tasks (id, name, status, worker_id) values ($1, 'retention.old', $2, 'w')`,
+        [id, status],
+      );
+    }
+    const recent = await createTaskClient({ database: t.db, schema: t.schema }).createTask(
+      'retention.recent',
+    );
+    await t.db.query(`update ${t.schema}.tasks set status = 'COMPLETED' where id = $1`, [recent.id]);
+    expect(await deleteFinishedTasks(t.db, { schema: t.schema, days: 7, batchSize: 2 })).toBe(3);
+    const { rows: left } = await t.db.query(
+      `select id, status from ${t.schema}.tasks where name like 'retention.%' order by id`,
+    );
+    expect(left).toEqual([
+      { id: rows[3]![0], status: 'PENDING' },
+      { id: recent.id, status: 'COMPLETED' },
+    ]);
+  });
+});

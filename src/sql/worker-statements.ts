@@ -55,6 +55,12 @@ export interface WorkerStatements {
    * the claim index, measured at 19 ms instead of 1 ms per claim with 20k pending.
    */
   readonly taskTableAnalyze: string;
+  /**
+   * Retention: deletes up to $2 final tasks (COMPLETED, FAILED, CANCELLED) created before the
+   * id $1 (see `taskIdFloor`), oldest first. Walks the primary key (ids are time-ordered), so
+   * it needs no index of its own; unfinished old tasks are skipped, never deleted.
+   */
+  readonly taskDeleteFinished: string;
 }
 
 /** Builds the executor statements for `schema`. */
@@ -158,6 +164,15 @@ from expired
 where t.id = expired.id
 returning t.id, t.status, t.queue, t.name, t.attempt, t.worker_id`,
     taskTableAnalyze: `analyze ${tasks}`,
+    taskDeleteFinished: `
+delete from ${tasks}
+where id in (
+  select id from ${tasks}
+  where id < $1 and status in ('COMPLETED', 'FAILED', 'CANCELLED')
+  order by id
+  limit $2
+)
+returning id`,
     taskProgress: `
 update ${tasks} t set progress = $4::jsonb
 where t.id = $1 and t.attempt = $2 and t.worker_id = $3 and t.status = 'PROGRESS'

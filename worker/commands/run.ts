@@ -25,6 +25,7 @@ Options:
   --grace S              seconds running tasks get to finish on shutdown (default: 25)
   --database-url URL     Postgres URL (default: $DATABASE_URL)
   --schema NAME          (default: $TASK_WORKER_SCHEMA or ${DEFAULT_SCHEMA})
+  --retention-days N     delete final tasks created more than N days ago (default: keep all)
   --migrate              apply pending migrations before starting
   --isolation MODE       thread: each task in a thread killed at its timeout (default);
                          none: on the main thread, faster for tiny tasks, timeouts by signal only
@@ -59,6 +60,7 @@ export const runCommand: Command = {
         'database-url': { type: 'string' },
         schema: { type: 'string' },
         migrate: { type: 'boolean' },
+        'retention-days': { type: 'string' },
         isolation: { type: 'string' },
         notifier: { type: 'string' },
         'log-format': { type: 'string' },
@@ -106,6 +108,7 @@ export const runCommand: Command = {
       pollInterval: int(values['poll-interval'], 'poll-interval'),
       lease: int(values.lease, 'lease'),
       grace: int(values.grace, 'grace'),
+      retentionDays: int(values['retention-days'], 'retention-days'),
       logger,
       notifier,
       isolation: values.isolation as 'thread' | 'none' | undefined,

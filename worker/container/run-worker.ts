@@ -10,7 +10,7 @@ import { SchemaError } from '../../src/errors.ts';
 import { LATEST_MIGRATION, schemaVersion } from '../../src/migrations/migrate.ts';
 import { createPgDatabase } from '../../src/node/pg-database.ts';
 import { workerStatements } from '../../src/sql/worker-statements.ts';
-import { sweepExpiredTasks } from '../../src/sweep.ts';
+import { deleteFinishedTasks, sweepExpiredTasks } from '../../src/sweep.ts';
 import { ConfigError } from '../../src/errors.ts';
 import {
   anyQueueChannel,
@@ -263,6 +263,14 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
         }
       })
       .catch((error: unknown) => logger.log('warn', 'sweep_failed', { error: String(error) }));
+    if (options.retentionDays > 0) {
+      deleteFinishedTasks(db, { schema: options.schema, days: options.retentionDays })
+        .then((deleted) => {
+          if (deleted > 0)
+            logger.log('info', 'tasks_deleted', { count: deleted, olderThanDays: options.retentionDays });
+        })
+        .catch((error: unknown) => logger.log('warn', 'retention_failed', { error: String(error) }));
+    }
   }, options.sweepInterval);
 
   producer.start();

@@ -40,6 +40,11 @@ export interface WorkerOptions {
   isolation?: 'thread' | 'none';
   /** Milliseconds between sweeps of expired leases (default: lease / 3, in ms). */
   sweepInterval?: number;
+  /**
+   * Deletes final tasks (COMPLETED, FAILED, CANCELLED) created more than this many days ago,
+   * on the sweeper's interval (default: keep everything).
+   */
+  retentionDays?: number;
   /** Retry back-off (default: 1 s base, 1 h cap). */
   backoff?: RetryBackoff;
   /** Identifies this worker in `worker_id` (default: host:pid:random). */
@@ -96,6 +101,7 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     isolation: isolation(options.isolation),
     sweepInterval: positive(options.sweepInterval ?? (lease * 1000) / 3, 'sweepInterval'),
     backoff: options.backoff ?? DEFAULT_RETRY_BACKOFF,
+    retentionDays: options.retentionDays === undefined ? 0 : positive(options.retentionDays, 'retentionDays'),
     now: options.now,
   };
 }
