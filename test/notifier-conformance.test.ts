@@ -14,6 +14,7 @@ import { createUpstashNotifier } from '../src/notifications/upstash-notifier.ts'
 import { createPostgresNotifier } from '../src/node/notifications/postgres-notifier.ts';
 import { createRedisNotifier } from '../src/node/notifications/redis-notifier.ts';
 import { startUpstashEndpoint } from '../src/node/upstash-endpoint.ts';
+import { inbox } from './support/inbox.ts';
 
 const prefix = `t_notif_${Math.random().toString(36).slice(2, 8)}`;
 const errors: unknown[] = [];
@@ -134,35 +135,6 @@ const cases: NotifierCase[] = [
     },
   },
 ];
-
-/** Collects messages; `until(n)` resolves once n have arrived. */
-function inbox() {
-  const messages: string[] = [];
-  let waiting: { count: number; resolve: () => void } | undefined;
-  return {
-    messages,
-    onMessage(message: string) {
-      messages.push(message);
-      if (waiting && messages.length >= waiting.count) waiting.resolve();
-    },
-    until(count: number): Promise<void> {
-      if (messages.length >= count) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`got ${messages.length} of ${count} messages: ${JSON.stringify(messages)}`)),
-          10_000,
-        );
-        waiting = {
-          count,
-          resolve: () => {
-            clearTimeout(timer);
-            resolve();
-          },
-        };
-      });
-    },
-  };
-}
 
 async function poll<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string): Promise<T> {
   const deadline = Date.now() + 10_000;

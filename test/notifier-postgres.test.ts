@@ -14,6 +14,7 @@ import {
 } from '../src/node/notifications/postgres-notifier.ts';
 import { createPgDatabase } from '../src/node/pg-database.ts';
 import { freePort } from './support/services.ts';
+import { inbox } from './support/inbox.ts';
 
 const prefix = `t_notif_pg_${Math.random().toString(36).slice(2, 8)}`;
 const fast = { initialDelayMs: 50, maxDelayMs: 300 };
@@ -26,26 +27,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await admin.end();
 });
-
-/** Collects messages; `until(n)` waits (10 s at most) until n have arrived. */
-function inbox() {
-  const messages: string[] = [];
-  return {
-    messages,
-    onMessage(message: string) {
-      messages.push(message);
-    },
-    async until(count: number): Promise<string[]> {
-      const deadline = Date.now() + 10_000;
-      while (messages.length < count) {
-        if (Date.now() > deadline)
-          throw new Error(`got ${JSON.stringify(messages)}, expected ${count} messages`);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-      return messages;
-    },
-  };
-}
 
 async function listenerPids(applicationName: string): Promise<number[]> {
   const { rows } = await admin.query<{ pid: number }>(

@@ -16,6 +16,7 @@ import { redisConnectionOptions } from '../src/node/notifications/redis-connecti
 import { createRedisNotifier } from '../src/node/notifications/redis-notifier.ts';
 import { startRedis, stopAllRedis, stopProcess } from './support/private-redis.ts';
 import { freePort } from './support/services.ts';
+import { inbox } from './support/inbox.ts';
 
 const channel = `t_notif_redis_${Math.random().toString(36).slice(2, 8)}`;
 const fast = { initialDelayMs: 50, maxDelayMs: 300 };
@@ -51,26 +52,6 @@ function statusLog() {
         new Promise((resolve) => waiters.push({ status, resolve })),
         `status ${status} (saw ${seen})`,
       );
-    },
-  };
-}
-
-/** Collects messages; `until(n)` waits (10 s at most) until n have arrived. */
-function inbox() {
-  const messages: string[] = [];
-  return {
-    messages,
-    onMessage(message: string) {
-      messages.push(message);
-    },
-    async until(count: number): Promise<string[]> {
-      const deadline = Date.now() + 10_000;
-      while (messages.length < count) {
-        if (Date.now() > deadline)
-          throw new Error(`got ${JSON.stringify(messages)}, expected ${count} messages`);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-      return messages;
     },
   };
 }

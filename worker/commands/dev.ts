@@ -4,6 +4,7 @@ import { DEFAULT_SCHEMA } from '../../src/sql/schema-name.ts';
 import type { Command } from '../cli.ts';
 import { createLogger } from '../container/logger.ts';
 import { startDevStack } from '../dev/dev-stack.ts';
+import { onShutdownSignals } from './shutdown-signals.ts';
 
 const usage = `Usage: task-worker dev [options]
 
@@ -25,9 +26,6 @@ Options:
 
 Environment: DATABASE_URL uses that Postgres instead of the embedded one; REDIS_URL backs the
 Upstash endpoint with that Redis instead of memory.`;
-
-// Ctrl-C reaches this process from the terminal and again from wrappers (npm, node22.mjs).
-const SIGNAL_ECHO_MS = 300;
 
 function port(value: string | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
@@ -89,27 +87,21 @@ export const devCommand: Command = {
         `    -H 'content-type: application/json' -d '{"name":"app.tasks.multiply_numbers","args":[2,3]}'\n\n`,
     );
     logger.log('info', 'dev_ready', { api: urls.api });
+    let removeSignals = () => {};
 
     await new Promise<void>((resolve) => {
-      let signals = 0;
-      let first = 0;
-      const onSignal = (signal: NodeJS.Signals) => {
-        if (signals === 1 && Date.now() - first < SIGNAL_ECHO_MS) return;
-        signals++;
-        if (signals === 1) {
-          first = Date.now();
+      removeSignals = onShutdownSignals({
+        graceful(signal) {
           logger.log('info', 'dev_stopping', {
             signal,
             note: 'press Ctrl-C again to put running tasks back at once',
           });
           void stack.stop().then(resolve);
-        } else {
-          void stack.stop({ force: true }).then(resolve);
-        }
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
+        },
+        immediate: () => void stack.stop({ force: true }).then(resolve),
+      });
     });
+    removeSignals();
     logger.log('info', 'dev_stopped', {});
     return 0;
   },

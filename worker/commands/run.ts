@@ -8,6 +8,7 @@ import type { Command } from '../cli.ts';
 import { createLogger, type LogLevel } from '../container/logger.ts';
 import { runWorker } from '../container/run-worker.ts';
 import { startStatusLine } from '../container/status-line.ts';
+import { onShutdownSignals } from './shutdown-signals.ts';
 
 const usage = `Usage: task-worker run --tasks <module> [options]
 
@@ -33,8 +34,6 @@ Options:
                          UPSTASH_REDIS_REST_URL/TOKEN, else none = polling only)
   --log-format F         json or pretty (default: pretty on a TTY, else json)
   --log-level L          debug, info, warn or error (default: info)`;
-
-const SIGNAL_ECHO_MS = 300;
 
 function int(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
@@ -119,33 +118,24 @@ export const runCommand: Command = {
     });
     status?.track(() => worker.stats());
 
-    // Ctrl-C reaches this process from the terminal and again from each wrapper that forwards
-    // it (npm, scripts/node22.mjs): repeats within SIGNAL_ECHO_MS count as the same press.
-    let signals = 0;
-    let firstSignalAt = 0;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (signals === 1 && Date.now() - firstSignalAt < SIGNAL_ECHO_MS) return;
-      if (signals === 0) firstSignalAt = Date.now();
-      signals++;
-      if (signals === 1) {
+    const removeSignals = onShutdownSignals({
+      graceful(signal) {
         logger.log('info', 'shutdown_requested', {
           signal,
           note: 'send it again to put running tasks back at once',
         });
         void worker.stop();
-      } else {
+      },
+      immediate(signal) {
         logger.log('warn', 'shutdown_forced', { signal });
         void worker.kill();
-      }
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+      },
+    });
     await worker.stopped;
     status?.stop();
     await notifier.close();
     await database.close();
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
+    removeSignals();
     return 0;
   },
 };
