@@ -163,9 +163,26 @@ export function createTaskClient<R extends TaskRegistry = TaskRegistry>(
   async function insert(validated: readonly ValidatedTask[]): Promise<Task[]> {
     if (validated.length === 0) return [];
     const ids = validated.map(() => newTaskId());
-    const payload = `[${validated.map((task, i) => recordJson(ids[i] as string, task)).join(',')}]`;
+    const one = validated.length === 1 ? validated[0] : undefined;
+    const payload = one
+      ? [
+          ids[0],
+          one.name,
+          one.argsJson,
+          one.kwargsJson,
+          one.queue,
+          one.priority,
+          one.timeout,
+          one.maxRetries,
+          one.runAt,
+          one.delay,
+          one.uniqueKey,
+        ]
+      : [`[${validated.map((task, i) => recordJson(ids[i] as string, task)).join(',')}]`];
     for (let attempt = 1; ; attempt++) {
-      const { rows } = await db.query(sql.taskInsertMany, [payload]);
+      const { rows } = await db.query(one ? sql.taskInsertOne : sql.taskInsertMany, payload, {
+        prepare: true,
+      });
       if (rows.length === validated.length) {
         const tasks = rows.map(taskFromRow);
         // Only tasks this call inserted: a uniqueKey hit returns an older task, already announced.
@@ -185,7 +202,7 @@ export function createTaskClient<R extends TaskRegistry = TaskRegistry>(
   }
 
   async function getRow(id: string): Promise<Row | undefined> {
-    const { rows } = await db.query(sql.taskGet, [assertTaskId(id)]);
+    const { rows } = await db.query(sql.taskGet, [assertTaskId(id)], { prepare: true });
     return rows[0];
   }
 

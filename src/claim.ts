@@ -39,7 +39,7 @@ export async function claimTasks(context: ClaimContext, limit: number): Promise<
   const { db, sql, workerId, lease, defaultRetries, queues, now } = context;
   const params: unknown[] = [limit, workerId, lease, defaultRetries, now];
   if (queues) params.push(queues);
-  const { rows } = await db.query(queues ? sql.taskClaimForQueues : sql.taskClaim, params);
+  const { rows } = await db.query(queues ? sql.taskClaimForQueues : sql.taskClaim, params, { prepare: true });
   const tasks = rows.map((row) => ({
     id: row.id as string,
     name: row.name as string,

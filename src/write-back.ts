@@ -47,36 +47,44 @@ export async function writeBack(context: WriteBackContext, batch: readonly Write
   const [completed, failed] = await Promise.all([
     completes.length === 0
       ? undefined
-      : db.query(sql.taskCompleteMany, [
-          // Results are already JSON text: spliced in, not parsed and serialised again.
-          `[${completes
-            .map(
-              (c) =>
-                `{"id":${JSON.stringify(c.id)},"attempt":${c.attempt},"result":${c.json},"duration":${c.duration}}`,
-            )
-            .join(',')}]`,
-          workerId,
-          now,
-        ]),
+      : db.query(
+          sql.taskCompleteMany,
+          [
+            // Results are already JSON text: spliced in, not parsed and serialised again.
+            `[${completes
+              .map(
+                (c) =>
+                  `{"id":${JSON.stringify(c.id)},"attempt":${c.attempt},"result":${c.json},"duration":${c.duration}}`,
+              )
+              .join(',')}]`,
+            workerId,
+            now,
+          ],
+          { prepare: true },
+        ),
     fails.length === 0
       ? undefined
-      : db.query(sql.taskFailMany, [
-          JSON.stringify(
-            fails.map((f) => ({
-              id: f.id,
-              attempt: f.attempt,
-              error: f.error.message,
-              error_type: f.error.type,
-              error_stack: f.error.stack,
-              duration: f.duration,
-              retryable: f.retryable,
-            })),
-          ),
-          workerId,
-          now,
-          backoff.baseSeconds,
-          backoff.maxSeconds,
-        ]),
+      : db.query(
+          sql.taskFailMany,
+          [
+            JSON.stringify(
+              fails.map((f) => ({
+                id: f.id,
+                attempt: f.attempt,
+                error: f.error.message,
+                error_type: f.error.type,
+                error_stack: f.error.stack,
+                duration: f.duration,
+                retryable: f.retryable,
+              })),
+            ),
+            workerId,
+            now,
+            backoff.baseSeconds,
+            backoff.maxSeconds,
+          ],
+          { prepare: true },
+        ),
   ]);
   const landed: Landed[] = [];
   const completedRows = new Map((completed?.rows ?? []).map((row) => [row.id as string, row]));

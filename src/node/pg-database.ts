@@ -3,7 +3,14 @@
  * @module
  */
 import pg from 'pg';
-import { DatabaseError, type Database, type Query, type QueryResult, type Row } from '../database.ts';
+import {
+  DatabaseError,
+  type Database,
+  type Query,
+  type QueryOptions,
+  type QueryResult,
+  type Row,
+} from '../database.ts';
 
 export interface PgDatabaseOptions {
   /** `postgres://...` URL. Give this or `pool`. */
@@ -14,12 +21,28 @@ export interface PgDatabaseOptions {
   max?: number;
   /** Name shown in `pg_stat_activity` (default: edge-task-worker). */
   applicationName?: string;
+  /**
+   * Prepare the statements the core marks as hot, once per connection (default: true). Turn
+   * it off behind a PgBouncer in transaction mode older than 1.21, which cannot keep named
+   * prepared statements.
+   */
+  prepareStatements?: boolean;
 }
 
 // Always the extended protocol, as on Neon HTTP: exactly one statement per query, so SQL that
 // works here works there (the simple protocol would accept `select 1; select 2`).
-function statement(text: string, params: readonly unknown[] | undefined): pg.QueryConfig {
-  return { text, values: params as unknown[] | undefined, queryMode: 'extended' } as pg.QueryConfig;
+function statement(text: string, params: readonly unknown[] | undefined, name?: string): pg.QueryConfig {
+  return { text, values: params as unknown[] | undefined, queryMode: 'extended', name } as pg.QueryConfig;
+}
+
+/** A stable name per statement text (FNV-1a), so each connection prepares it once. */
+function statementName(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return `etw_${(hash >>> 0).toString(36)}_${text.length.toString(36)}`;
 }
 
 function result<R extends Row>(raw: pg.QueryResult): QueryResult<R> {
@@ -29,6 +52,7 @@ function result<R extends Row>(raw: pg.QueryResult): QueryResult<R> {
 /** A {@link Database} over a `pg.Pool`. */
 export function createPgDatabase(options: PgDatabaseOptions): Database & { readonly pool: pg.Pool } {
   const owned = !options.pool;
+  const prepare = options.prepareStatements ?? true;
   const pool =
     options.pool ??
     new pg.Pool({
@@ -41,9 +65,10 @@ export function createPgDatabase(options: PgDatabaseOptions): Database & { reado
   if (owned) pool.on('error', () => undefined);
   return {
     pool,
-    async query<R extends Row = Row>(text: string, params?: readonly unknown[]) {
+    async query<R extends Row = Row>(text: string, params?: readonly unknown[], options?: QueryOptions) {
+      const name = options?.prepare && prepare ? statementName(text) : undefined;
       try {
-        return result<R>(await pool.query(statement(text, params)));
+        return result<R>(await pool.query(statement(text, params, name)));
       } catch (error) {
         throw DatabaseError.from(error);
       }

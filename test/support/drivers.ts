@@ -57,9 +57,9 @@ export function countingDatabase(inner: Database): Database & { statements: stri
   const statements: string[] = [];
   return {
     statements,
-    query(text, params) {
+    query(text, params, options) {
       statements.push(text);
-      return inner.query(text, params);
+      return inner.query(text, params, options);
     },
     transaction(queries) {
       for (const query of queries) statements.push(query.text);
