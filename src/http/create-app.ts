@@ -10,6 +10,7 @@ import { ConfigError } from '../errors.ts';
 import { DEFAULT_SCHEMA } from '../sql/schema-name.ts';
 import { taskQueryStatements } from '../sql/task-query-statements.ts';
 import { bearerAuth } from './auth.ts';
+import { registerDashboardRoutes } from './dashboard/dashboard-routes.ts';
 import { handleError, type ErrorLogger } from './error-response.ts';
 import { routeFallback } from './route-fallback.ts';
 import { registerHealthRoutes } from './routes-health.ts';
@@ -127,6 +128,8 @@ export function createApp(options: AppOptions): Hono {
   // Hono runs handlers in registration order: /healthz answers before the auth middleware
   // is reached, which is what keeps it open.
   registerHealthRoutes(app, { database, statements, log });
+  // Before the bearer middleware too: browsers log in to the dashboard with a cookie.
+  registerDashboardRoutes(app, { client, database, statements, apiToken });
   if (apiToken !== false) app.use('*', bearerAuth(apiToken));
   registerTaskRoutes(app, { client, maxWaitSeconds, maxBodyBytes });
   registerListRoutes(app, { database, statements });

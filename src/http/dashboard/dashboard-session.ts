@@ -11,7 +11,7 @@
  * @module
  */
 
-/** How long a login lasts, in seconds (default: 12 hours). */
+/** How long a login lasts, in seconds: 12 hours, the cookie's Max-Age too. */
 export const DASHBOARD_SESSION_SECONDS = 12 * 60 * 60;
 
 // Versioned, so a future format can refuse old cookies instead of misreading them.
@@ -26,7 +26,7 @@ function hmacKey(token: string): Promise<CryptoKey> {
   ]);
 }
 
-function signedText(expiresAt: number): Uint8Array {
+function signedText(expiresAt: number): Uint8Array<ArrayBuffer> {
   return encoder.encode(`${LABEL} ${expiresAt}`);
 }
 
@@ -37,7 +37,7 @@ function toBase64url(bytes: Uint8Array): string {
     .replace(/=+$/, '');
 }
 
-function fromBase64url(text: string): Uint8Array {
+function fromBase64url(text: string): Uint8Array<ArrayBuffer> {
   const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
   return Uint8Array.from(binary, (char) => char.charCodeAt(0));
 }
@@ -80,7 +80,12 @@ export function dashboardSessions(token: string): DashboardSessions {
     if (!match) return false;
     const expiresAt = Number(match[1]);
     if (expiresAt * 1000 <= now) return false;
-    return crypto.subtle.verify('HMAC', await tokenKey(), fromBase64url(match[2] as string), signedText(expiresAt));
+    return crypto.subtle.verify(
+      'HMAC',
+      await tokenKey(),
+      fromBase64url(match[2] as string),
+      signedText(expiresAt),
+    );
   }
 
   return {

@@ -40,3 +40,11 @@ export function seconds(value: number | null): SafeHtml {
 export function optionalText(value: string | number | null): SafeHtml {
   return value === null ? html`<span class="none">—</span>` : html`${value}`;
 }
+
+/**
+ * Text with a line-break opportunity after each `.`, `_`, `/`, `:` and `-`, so a long task
+ * name wraps as `app.tasks.` / `send_welcome_email` on a phone instead of letter by letter.
+ */
+export function breakable(text: string): SafeHtml {
+  return html`${text.split(/(?<=[._/:-])/).map((part, i) => (i === 0 ? part : html`<wbr />${part}`))}`;
+}

@@ -1,0 +1,74 @@
+/**
+ * The frame every dashboard page shares: one inline stylesheet (no external assets, so it
+ * works offline and under a strict CSP), the header, the flash message, and the response
+ * headers that keep the pages out of caches and frames.
+ * @module
+ */
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { Flash } from './flash.ts';
+import { html, type HtmlValue, type SafeHtml } from './html.ts';
+import { STYLESHEET } from './stylesheet.ts';
+
+/** What {@link layout} needs besides the page's own content. */
+export interface LayoutOptions {
+  /** The page's title, shown in the tab. */
+  title: string;
+  /** The dashboard's root path (links and the logout form hang off it). */
+  root: string;
+  /** Shown above the content. */
+  flash?: Flash | null;
+  /** Show the log-out button (false when the dashboard is open or on the login page). */
+  logout: boolean;
+  body: HtmlValue;
+}
+
+/** A whole page: doctype, head with the stylesheet, header, flash and `body`. */
+export function layout(options: LayoutOptions): SafeHtml {
+  const { flash } = options;
+  return html`<!doctype html>
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta name="robots" content="noindex" />
+        <title>${options.title} · edge-task-worker</title>
+        ${STYLESHEET}
+      </head>
+      <body>
+        <header>
+          <a href="${options.root}">edge-task-worker dashboard</a>
+          ${options.logout && html`<form method="post" action="${options.root}/logout"><button type="submit">Log out</button></form>`}
+        </header>
+        <main>
+          ${flash && html`<p class="flash flash-${flash.kind}" role="status">${flash.text}</p>`}
+          ${options.body}
+        </main>
+      </body>
+    </html> `;
+}
+
+// No script may run at all (the pages need none), styles only from the inline sheet, forms
+// only to this origin, and no framing: a framed page could trick a click on "Cancel".
+const SECURITY_HEADERS = {
+  'Content-Security-Policy':
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'X-Frame-Options': 'DENY',
+  'X-Content-Type-Options': 'nosniff',
+  // Task pages and cursors are in URLs; they should not leak to other sites.
+  'Referrer-Policy': 'same-origin',
+  // Pages show live state and sometimes a just-set cookie: never from a cache.
+  'Cache-Control': 'no-store',
+} as const;
+
+/** Answers with `page` as HTML, with the dashboard's security headers. */
+export function htmlPage(c: Context, page: SafeHtml, status: ContentfulStatusCode = 200): Response {
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.header(name, value);
+  return c.html(page.toString(), status);
+}
+
+/** A 303 redirect (the answer to a form post) with the dashboard's headers. */
+export function redirect(c: Context, location: string): Response {
+  c.header('Cache-Control', 'no-store');
+  return c.redirect(location, 303);
+}
