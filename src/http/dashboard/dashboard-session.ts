@@ -27,7 +27,8 @@ function hmacKey(token: string): Promise<CryptoKey> {
 }
 
 function signedText(expiresAt: number): Uint8Array<ArrayBuffer> {
-  return encoder.encode(`${LABEL} ${expiresAt}`);
+  // A copy: Workers types give encode() an ArrayBufferLike, WebCrypto wants an ArrayBuffer.
+  return new Uint8Array(encoder.encode(`${LABEL} ${expiresAt}`));
 }
 
 function toBase64url(bytes: Uint8Array): string {
