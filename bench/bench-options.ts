@@ -1,0 +1,149 @@
+/**
+ * Command line of `bench/run.ts` and the sizes each workload uses (full run or `--quick`).
+ * @module
+ */
+import { parseArgs } from 'node:util';
+import { SYSTEM_NAMES, type SystemName } from './systems/queue-system.ts';
+
+export const WORKLOADS = [
+  'drain',
+  'drain-c1',
+  'latency',
+  'enqueue-single',
+  'enqueue-bulk',
+  'claim-cost',
+  'memory',
+] as const;
+export type Workload = (typeof WORKLOADS)[number];
+
+/** How big each workload is. */
+export interface BenchSizes {
+  /** Jobs drained at the best settings. */
+  drainJobs: number;
+  /** Jobs drained at concurrency 1 (peers run ~400–1,000 jobs/s there). */
+  drainC1Jobs: number;
+  /** Latency samples with a notifier (LISTEN/NOTIFY, Redis). */
+  latencySamples: number;
+  /** Latency samples when the worker only polls (each waits up to the 1 s poll interval). */
+  pollingSamples: number;
+  /** Jobs enqueued one call at a time. */
+  singleJobs: number;
+  /** Jobs enqueued in bulk calls of `bulkBatch`. */
+  bulkJobs: number;
+  bulkBatch: number;
+  /** Table sizes of the claim-cost workload. */
+  claimTableSizes: number[];
+  /** Claims timed per table size and repetition. */
+  claims: number;
+  /** Jobs each worker process drains in the memory workload. */
+  memoryJobs: number;
+}
+
+export const FULL_SIZES: BenchSizes = {
+  drainJobs: 20_000,
+  drainC1Jobs: 2_000,
+  latencySamples: 200,
+  pollingSamples: 20,
+  singleJobs: 1_000,
+  bulkJobs: 20_000,
+  bulkBatch: 1_000,
+  claimTableSizes: [10_000, 100_000, 1_000_000],
+  claims: 200,
+  memoryJobs: 2_000,
+};
+
+export const QUICK_SIZES: BenchSizes = {
+  drainJobs: 5_000,
+  drainC1Jobs: 500,
+  latencySamples: 50,
+  pollingSamples: 5,
+  singleJobs: 300,
+  bulkJobs: 5_000,
+  bulkBatch: 1_000,
+  claimTableSizes: [10_000, 100_000],
+  claims: 200,
+  memoryJobs: 2_000,
+};
+
+export interface BenchOptions {
+  quick: boolean;
+  reps: number;
+  workloads: Workload[];
+  systems: SystemName[];
+  sizes: BenchSizes;
+  /** Where the raw results go (default: .cache/bench/latest.json). */
+  out: string | undefined;
+}
+
+const SYSTEM_ALIASES: Record<string, SystemName> = {
+  ours: 'edge-task-worker',
+  etw: 'edge-task-worker',
+  graphile: 'graphile-worker',
+  pgboss: 'pg-boss',
+  bull: 'bullmq',
+};
+
+export const USAGE = `usage: node bench/run.ts [--quick] [--reps N] [--only workload,...] [--systems name,...] [--out file]
+
+  --quick        1 repetition and small sizes (about 1-2 minutes)
+  --reps N       repetitions of each system workload (default: 3; --quick: 1)
+  --only LIST    workloads: ${WORKLOADS.join(', ')} (default: all)
+  --systems LIST ${SYSTEM_NAMES.join(', ')} (aliases: ours, graphile, pgboss) (default: all)
+  --out FILE     raw results as JSON (default: .cache/bench/latest.json)
+
+Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test),
+BENCH_REDIS_URL (default redis://127.0.0.1:6379/13). Schemas are named bench_<run>_*, Redis
+keys bench_<run>_*; both are removed at the end.`;
+
+function list<T extends string>(
+  value: string | undefined,
+  allowed: readonly T[],
+  what: string,
+  aliases: Record<string, T> = {},
+): T[] {
+  if (value === undefined) return [...allowed];
+  const names = value
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean)
+    .map((name) => aliases[name] ?? name);
+  for (const name of names) {
+    if (!allowed.includes(name as T)) {
+      throw new Error(`Unknown ${what} "${name}"; choose from ${allowed.join(', ')}.`);
+    }
+  }
+  // Keep the canonical order whatever order was given.
+  return allowed.filter((name) => names.includes(name));
+}
+
+/** Parses argv (without node and the script). Throws with a message naming a bad option. */
+export function parseBenchOptions(argv: string[]): BenchOptions | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      reps: { type: 'string' },
+      only: { type: 'string' },
+      systems: { type: 'string' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) return 'help';
+  const quick = values.quick === true;
+  const reps = values.reps === undefined ? (quick ? 1 : 3) : Number(values.reps);
+  if (!Number.isInteger(reps) || reps < 1 || reps > 50) {
+    throw new Error(`--reps must be an integer from 1 to 50, got ${values.reps}.`);
+  }
+  const systems = list(values.systems, SYSTEM_NAMES, 'system', SYSTEM_ALIASES);
+  if (systems.length === 0) throw new Error('--systems is empty.');
+  return {
+    quick,
+    reps,
+    workloads: list(values.only, WORKLOADS, 'workload'),
+    systems,
+    sizes: quick ? QUICK_SIZES : FULL_SIZES,
+    out: values.out,
+  };
+}

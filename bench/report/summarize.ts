@@ -1,0 +1,90 @@
+/**
+ * Turns the runs of one workload into medians per system and mode, and into same-run ratios
+ * of edge-task-worker to each peer: the ratio is taken within each repetition (both ran minutes
+ * apart at most, on the same machine state) and the median of those ratios is reported, because
+ * the noise between runs (±30%) is larger than most differences worth seeing.
+ * @module
+ */
+import { median, range } from '../sample-stats.ts';
+import type { MetricSpec } from '../workloads/system-workload.ts';
+import type { RunResult } from './run-result.ts';
+
+export interface VariantSummary {
+  system: string;
+  mode: string;
+  runs: number;
+  failed: number;
+  /** metric key → median, min, max over the repetitions. */
+  metrics: Record<string, { median: number; min: number; max: number }>;
+}
+
+export interface RatioSummary {
+  ours: string;
+  peer: string;
+  metric: string;
+  /** Median of the per-repetition ratios; > 1 means edge-task-worker did better. */
+  median: number;
+  min: number;
+  max: number;
+  reps: number;
+}
+
+export const OURS = 'edge-task-worker';
+
+function variantKey(run: Pick<RunResult, 'system' | 'mode'>): string {
+  return `${run.system}/${run.mode}`;
+}
+
+export function summarizeVariants(
+  runs: readonly RunResult[],
+  metrics: readonly MetricSpec[],
+): VariantSummary[] {
+  const byVariant = new Map<string, RunResult[]>();
+  for (const run of runs) byVariant.set(variantKey(run), [...(byVariant.get(variantKey(run)) ?? []), run]);
+  return [...byVariant.values()].map((list) => {
+    const ok = list.filter((run) => run.metrics);
+    const summary: VariantSummary = {
+      system: list[0]!.system,
+      mode: list[0]!.mode,
+      runs: ok.length,
+      failed: list.length - ok.length,
+      metrics: {},
+    };
+    for (const { key } of metrics) {
+      const values = ok.map((run) => run.metrics?.[key]).filter((v): v is number => typeof v === 'number');
+      if (values.length > 0) summary.metrics[key] = { median: median(values), ...range(values) };
+    }
+    return summary;
+  });
+}
+
+export function summarizeRatios(runs: readonly RunResult[], metrics: readonly MetricSpec[]): RatioSummary[] {
+  const ok = runs.filter((run) => run.metrics);
+  const variants = [...new Set(ok.map(variantKey))];
+  const ours = variants.filter((v) => v.startsWith(`${OURS}/`));
+  const peers = variants.filter((v) => !v.startsWith(`${OURS}/`));
+  const ratios: RatioSummary[] = [];
+  for (const metric of metrics.filter((m) => m.ratio)) {
+    for (const our of ours) {
+      for (const peer of peers) {
+        const perRep: number[] = [];
+        for (const rep of new Set(ok.map((run) => run.rep))) {
+          const a = ok.find((run) => run.rep === rep && variantKey(run) === our)?.metrics?.[metric.key];
+          const b = ok.find((run) => run.rep === rep && variantKey(run) === peer)?.metrics?.[metric.key];
+          if (a === undefined || b === undefined || a <= 0 || b <= 0) continue;
+          perRep.push(metric.better === 'higher' ? a / b : b / a);
+        }
+        if (perRep.length === 0) continue;
+        ratios.push({
+          ours: our,
+          peer,
+          metric: metric.key,
+          median: median(perRep),
+          ...range(perRep),
+          reps: perRep.length,
+        });
+      }
+    }
+  }
+  return ratios;
+}

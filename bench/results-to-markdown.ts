@@ -1,0 +1,31 @@
+/**
+ * Prints a results file as the markdown tables of docs/BENCHMARKS.md:
+ * `node bench/results-to-markdown.ts [.cache/bench/latest.json]`.
+ * @module
+ */
+import { readFile } from 'node:fs/promises';
+import { formatRatios, formatVariants } from './report/format-results.ts';
+import type { ResultsFile } from './report/results-file.ts';
+import { formatClaimCost } from './workloads/claim-cost.ts';
+import type { Workload } from './bench-options.ts';
+import { SYSTEM_WORKLOAD_SPECS } from './workloads/system-workloads.ts';
+import { formatWorkerMemory } from './workloads/worker-memory.ts';
+
+const path = process.argv[2] ?? '.cache/bench/latest.json';
+const file = JSON.parse(await readFile(path, 'utf8')) as ResultsFile;
+const sections: string[] = [];
+for (const summary of file.summaries) {
+  const spec = SYSTEM_WORKLOAD_SPECS[summary.workload as Workload];
+  if (!spec) continue;
+  const ratios = formatRatios(summary.ratios, spec.metrics, 'markdown');
+  sections.push(
+    `### ${spec.title}\n\n${spec.describe(file.sizes)}\n\n${formatVariants(summary.variants, spec.metrics, 'markdown')}` +
+      (ratios
+        ? `\n\nSame-run ratio (median of repetitions; > 1: edge-task-worker better):\n\n${ratios}`
+        : ''),
+  );
+}
+if (file.claimCost)
+  sections.push(`### Claim cost as the table grows\n\n${formatClaimCost(file.claimCost, 'markdown')}`);
+if (file.memory) sections.push(`### Worker memory\n\n${formatWorkerMemory(file.memory, 'markdown')}`);
+console.log(sections.join('\n\n'));

@@ -1,0 +1,99 @@
+/**
+ * SQL of the benchmark harness only: completion counts of each system, schema clean-up, the
+ * claim-cost table fill and the server settings printed with the results. The statements the
+ * benchmark measures for edge-task-worker come from `src/sql/`, unchanged.
+ * @module
+ */
+import { quoteSchema } from '../../src/sql/schema-name.ts';
+
+/** Every bench schema starts with this, so a clean-up can never touch anything else. */
+export const BENCH_SCHEMA_PREFIX = 'bench_';
+
+function benchSchema(schema: string): string {
+  if (!schema.startsWith(BENCH_SCHEMA_PREFIX)) {
+    throw new Error(`Refusing to touch schema ${schema}: bench schemas start with ${BENCH_SCHEMA_PREFIX}.`);
+  }
+  return quoteSchema(schema);
+}
+
+/** Drops a bench schema and everything in it. */
+export function schemaDrop(schema: string): string {
+  return `drop schema if exists ${benchSchema(schema)} cascade`;
+}
+
+/** Names of the bench schemas whose name starts with $1 (a prefix without LIKE wildcards). */
+export const benchSchemaList = `
+select nspname as name from pg_namespace
+where starts_with(nspname, $1::text) and starts_with(nspname, '${BENCH_SCHEMA_PREFIX}')
+order by nspname`;
+
+/**
+ * edge-task-worker: tasks not `COMPLETED`. Counted this way round because tasks_status_id_idx
+ * leaves COMPLETED rows out: this is a scan of that small partial index, where counting the
+ * COMPLETED rows would read the whole table every 20 ms during a drain.
+ */
+export function edgeTaskWorkerUnfinishedCount(schema: string): string {
+  return `select count(*)::int as n from ${benchSchema(schema)}.tasks where status <> 'COMPLETED'`;
+}
+
+/** graphile-worker: jobs still in its table (it deletes a job when it completes). */
+export function graphileJobCount(schema: string): string {
+  return `select count(*)::int as n from ${benchSchema(schema)}._private_jobs`;
+}
+
+/**
+ * pg-boss: jobs of queue $1 not finished yet (it keeps completed jobs until its retention ends).
+ * Counted this way round for the same reason as edge-task-worker's: its partial index job_i14
+ * holds only the live states (created, retry, active, failed).
+ */
+export function pgBossUnfinishedCount(schema: string): string {
+  return `select count(*)::int as n from ${benchSchema(schema)}.job
+where name = $1 and state in ('created', 'retry', 'active', 'failed')`;
+}
+
+/**
+ * Fills an empty edge-task-worker `tasks` table with $1 rows: all but the last $2 `COMPLETED`
+ * (finished, as a long-running queue looks), the last $2 `PENDING`, in creation order.
+ * One statement with generate_series: about 10 s for 1M rows on the 2-core bench machine.
+ */
+export function claimCostFill(schema: string): string {
+  return `
+insert into ${benchSchema(schema)}.tasks
+  (id, name, kwargs, status, created_at, run_at, started_at, finished_at, updated_at, attempt, worker_id, result, duration)
+select lpad(i::text, 22, '0'), 'bench.noop', jsonb_build_object('i', i),
+       case when i <= $1::int - $2::int then 'COMPLETED' else 'PENDING' end,
+       now() - make_interval(secs => ($1::int - i) / 1000.0),
+       now() - make_interval(secs => ($1::int - i) / 1000.0),
+       case when i <= $1::int - $2::int then now() end,
+       case when i <= $1::int - $2::int then now() end,
+       now(),
+       case when i <= $1::int - $2::int then 1 else 0 end,
+       case when i <= $1::int - $2::int then 'bench-seed' end,
+       case when i <= $1::int - $2::int then 'null'::jsonb end,
+       case when i <= $1::int - $2::int then 0.0001 end
+from generate_series(1, $1::int) as i`;
+}
+
+/** Refreshes the planner statistics of the tasks table (the worker does this at start too). */
+export function tasksAnalyze(schema: string): string {
+  return `analyze ${benchSchema(schema)}.tasks`;
+}
+
+/** Size of the tasks table with its indexes, in bytes. */
+export function tasksTotalSize(schema: string): string {
+  return `select pg_total_relation_size('${benchSchema(schema)}.tasks')::bigint as bytes`;
+}
+
+/** The server settings that decide commit cost, printed with the results. */
+export const serverSettings = `
+select version() as version,
+       current_setting('fsync') as fsync,
+       current_setting('synchronous_commit') as synchronous_commit,
+       current_setting('wal_sync_method') as wal_sync_method,
+       current_setting('shared_buffers') as shared_buffers,
+       current_setting('max_connections') as max_connections`;
+
+/** `statement` run under EXPLAIN ANALYZE (it executes), plan as JSON. */
+export function explainAnalyze(statement: string): string {
+  return `explain (analyze, format json) ${statement}`;
+}

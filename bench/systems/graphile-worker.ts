@@ -1,0 +1,130 @@
+/**
+ * graphile-worker under test, through its public API: `runMigrations`, `makeWorkerUtils`
+ * (`addJob`, `addJobs`) and `run` with a `taskList`, in this process.
+ * @module
+ */
+import {
+  Logger,
+  makeWorkerUtils,
+  run,
+  runMigrations,
+  type TaskList,
+  type WorkerUtils,
+} from 'graphile-worker';
+import { createPgDatabase } from '../../src/node/pg-database.ts';
+import { graphileJobCount, schemaDrop } from '../sql/bench-statements.ts';
+import { installedVersion } from './package-version.ts';
+import type {
+  BenchEnvironment,
+  BenchJob,
+  QueueSystem,
+  StampListener,
+  SystemDefinition,
+} from './queue-system.ts';
+
+// graphile-worker's options are its "preset" (`worker` scope); `localQueue` and the batch delays
+// exist only there.
+interface GraphileWorkerPreset {
+  concurrentJobs?: number;
+  localQueue?: { size: number };
+  completeJobBatchDelay?: number;
+  failJobBatchDelay?: number;
+}
+
+const WORKER_SETTINGS: Record<string, GraphileWorkerPreset> = {
+  // Its documented high-throughput settings: a local queue, batched completions (0 = batch what
+  // completes in the same tick; larger delays only postpone the last completion of a drain).
+  best: { concurrentJobs: 10, localQueue: { size: 500 }, completeJobBatchDelay: 0, failJobBatchDelay: 0 },
+  concurrency1: { concurrentJobs: 1 },
+  listen: { concurrentJobs: 1 },
+  c1: { concurrentJobs: 1 },
+  c50: { concurrentJobs: 50 },
+};
+
+const silentLogger = new Logger(() => () => {});
+
+export const graphileWorker: SystemDefinition = {
+  name: 'graphile-worker',
+  version: installedVersion('graphile-worker'),
+  modes: {
+    drain: { best: 'run: concurrency 10, localQueue.size 500, completeJobBatchDelay 0, failJobBatchDelay 0' },
+    'drain-c1': { concurrency1: 'run: concurrency 1, other options default' },
+    latency: {
+      listen: 'run: concurrency 1, its built-in LISTEN/NOTIFY (jobs:insert), pollInterval default 2000 ms',
+    },
+    'enqueue-single': { default: 'workerUtils.addJob' },
+    'enqueue-bulk': { default: 'workerUtils.addJobs, one call per batch' },
+    memory: {
+      c1: 'run: concurrency 1 (child process bench/peer-worker.ts)',
+      c50: 'run: concurrency 50 (child process bench/peer-worker.ts)',
+    },
+  },
+  create: (environment, mode, schema) => createGraphileWorker(environment, mode, schema),
+};
+
+function createGraphileWorker(environment: BenchEnvironment, mode: string, schema: string): QueueSystem {
+  const shared = { connectionString: environment.databaseUrl, schema, logger: silentLogger };
+  // The harness's own connections (counting, dropping), apart from graphile-worker's pools.
+  const admin = createPgDatabase({
+    connectionString: environment.databaseUrl,
+    max: 2,
+    applicationName: 'bench-admin',
+  });
+  let utils: WorkerUtils | undefined;
+  let enqueued = 0;
+  const job = (j: BenchJob) => ({
+    identifier: j.kind === 'noop' ? 'bench_noop' : 'bench_stamp',
+    payload: { i: j.i },
+  });
+
+  function ready(): WorkerUtils {
+    if (!utils) throw new Error('graphile-worker: open() first');
+    return utils;
+  }
+
+  return {
+    async open({ fresh = true } = {}) {
+      if (fresh) await runMigrations(shared);
+      utils = await makeWorkerUtils(shared);
+    },
+    async close({ keep = false } = {}) {
+      await utils?.release();
+      if (!keep) await admin.query(schemaDrop(schema));
+      await admin.close();
+    },
+    async enqueue(j) {
+      const { identifier, payload } = job(j);
+      await ready().addJob(identifier, payload);
+      enqueued++;
+    },
+    async enqueueMany(jobs) {
+      await ready().addJobs(jobs.map(job));
+      enqueued += jobs.length;
+    },
+    async countCompleted() {
+      // Completed jobs are deleted: completed = enqueued by us − still in the table.
+      const { rows } = await admin.query<{ n: number }>(graphileJobCount(schema));
+      return enqueued - (rows[0]?.n ?? 0);
+    },
+    async startWorker(onStamp?: StampListener) {
+      const preset = WORKER_SETTINGS[mode];
+      if (!preset) throw new Error(`graphile-worker has no worker mode "${mode}"`);
+      const taskList: TaskList = {
+        bench_noop: async () => {},
+        bench_stamp: async (payload) => {
+          const startedAt = performance.timeOrigin + performance.now();
+          onStamp?.((payload as { i: number }).i, startedAt);
+        },
+      };
+      const { concurrentJobs, ...rest } = preset;
+      const runner = await run({
+        ...shared,
+        concurrency: concurrentJobs,
+        taskList,
+        noHandleSignals: true,
+        preset: { worker: rest },
+      });
+      return { stop: () => runner.stop() };
+    },
+  };
+}

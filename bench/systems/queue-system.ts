@@ -1,0 +1,80 @@
+/**
+ * The seam every queue library under test implements, so that each workload is written once
+ * and measures every system the same way (same job shapes, same timers, same completion check).
+ * @module
+ */
+
+/** The libraries compared by the benchmark. */
+export const SYSTEM_NAMES = ['edge-task-worker', 'graphile-worker', 'pg-boss', 'bullmq'] as const;
+export type SystemName = (typeof SYSTEM_NAMES)[number];
+
+/** Workloads that run a system in some mode (the claim-cost workload is ours only). */
+export const SYSTEM_WORKLOADS = [
+  'drain',
+  'drain-c1',
+  'latency',
+  'enqueue-single',
+  'enqueue-bulk',
+  'memory',
+] as const;
+export type SystemWorkload = (typeof SYSTEM_WORKLOADS)[number];
+
+/** Where the systems put their data; shared by every system of one run. */
+export interface BenchEnvironment {
+  /** Postgres URL (trust auth is fine). */
+  databaseUrl: string;
+  /** Redis URL with the database number the bench may write to. */
+  redisUrl: string;
+}
+
+/**
+ * A job of the benchmark. `noop` does nothing; `stamp` reports the moment its handler started
+ * (ms on the `performance.timeOrigin + performance.now()` clock), which the latency workload
+ * compares with the moment just before the enqueue call.
+ */
+export interface BenchJob {
+  kind: 'noop' | 'stamp';
+  /** Sequence number, carried as the job's payload (`{ i }`). */
+  i: number;
+}
+
+/** Receives the start stamps of `stamp` jobs. */
+export type StampListener = (i: number, startedAt: number) => void;
+
+/** A worker started by {@link QueueSystem.startWorker}. */
+export interface RunningWorker {
+  /** Stops it and waits until it has stopped (its jobs are all written back). */
+  stop(): Promise<void>;
+}
+
+/** One system in one mode, on its own namespace (a Postgres schema, or a Redis key prefix). */
+export interface QueueSystem {
+  /** Creates the namespace (tables, queue) when `fresh`; otherwise attaches to an existing one. */
+  open(options?: { fresh?: boolean }): Promise<void>;
+  /** Removes the namespace (unless `keep`) and closes every connection the system opened. */
+  close(options?: { keep?: boolean }): Promise<void>;
+  /** Enqueues one job with one call of the public single-enqueue API. */
+  enqueue(job: BenchJob): Promise<void>;
+  /** Enqueues many jobs with one call of the public bulk API. */
+  enqueueMany(jobs: readonly BenchJob[]): Promise<void>;
+  /**
+   * Jobs completed so far as the system records them (a committed row, a deleted row, the
+   * completed set in Redis), counted over the jobs this instance enqueued.
+   */
+  countCompleted(): Promise<number>;
+  /** Starts a worker in this system's mode; resolves once the start call returned. */
+  startWorker(onStamp?: StampListener): Promise<RunningWorker>;
+}
+
+/** A library under test: its version, its modes per workload, and a factory. */
+export interface SystemDefinition {
+  readonly name: SystemName;
+  readonly version: string;
+  /** For each workload the system takes part in: mode name → the settings it uses. */
+  readonly modes: Partial<Record<SystemWorkload, Readonly<Record<string, string>>>>;
+  /**
+   * Builds the system in `mode` (a key of one of `modes`) on `namespace`: a schema name for
+   * the Postgres systems, a key prefix for BullMQ.
+   */
+  create(environment: BenchEnvironment, mode: string, namespace: string): QueueSystem;
+}

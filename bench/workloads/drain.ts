@@ -1,0 +1,95 @@
+/**
+ * Drain: N no-op jobs are enqueued in bulk first (not timed); then the clock starts, the worker
+ * is started, and the clock stops at the first completion count (polled every 20 ms from the
+ * database, or the completed set in Redis) that shows all N completed.
+ *
+ * Two rates: "after start" counts from the moment the start call returned (the steady rate),
+ * "incl. start" from just before the call (what a freshly deployed worker achieves). They differ
+ * by the start-up (connections, LISTEN, and for edge-task-worker its execution threads, which
+ * load the tasks module each: ~0.1 s per thread on the 2-core bench machine). Work done before the
+ * start call returns counts in both; for every system that is at most its first fetch.
+ * @module
+ */
+import type { BenchSizes } from '../bench-options.ts';
+import type { BenchJob } from '../systems/queue-system.ts';
+import { waitFor } from '../wait-for.ts';
+import type { RunContext, SystemWorkloadSpec } from './system-workload.ts';
+
+const ENQUEUE_BATCH = 1_000;
+const POLL_MS = 20;
+
+async function drain({ system, progress }: RunContext, jobs: number): Promise<Record<string, number>> {
+  for (let from = 0; from < jobs; from += ENQUEUE_BATCH) {
+    const batch: BenchJob[] = [];
+    for (let i = from; i < Math.min(jobs, from + ENQUEUE_BATCH); i++) batch.push({ kind: 'noop', i });
+    await system.enqueueMany(batch);
+    progress.detail(`enqueued ${from + batch.length}/${jobs}`);
+  }
+  const started = performance.now();
+  const worker = await system.startWorker();
+  const ready = performance.now();
+  let completed = 0;
+  try {
+    const finished = await waitFor(
+      async () => {
+        completed = await system.countCompleted();
+        progress.detail(`${completed}/${jobs} completed`);
+        return completed >= jobs;
+      },
+      {
+        intervalMs: POLL_MS,
+        // Generous: 50 jobs/s would be a broken setup, not a slow one.
+        timeoutMs: 30_000 + (jobs / 50) * 1000,
+        describe: () => `${completed} of ${jobs} jobs completed`,
+      },
+    );
+    return {
+      jobsPerSecond: jobs / ((finished - started) / 1000),
+      startMs: ready - started,
+      jobsPerSecondAfterStart: jobs / ((finished - ready) / 1000),
+      seconds: (finished - started) / 1000,
+    };
+  } finally {
+    await worker.stop();
+  }
+}
+
+const metrics: SystemWorkloadSpec['metrics'] = [
+  {
+    key: 'jobsPerSecondAfterStart',
+    label: 'jobs/s after start',
+    better: 'higher',
+    digits: 0,
+    ratio: true,
+    ratioLabel: 'after start',
+  },
+  {
+    key: 'jobsPerSecond',
+    label: 'jobs/s incl. start',
+    better: 'higher',
+    digits: 0,
+    ratio: true,
+    ratioLabel: 'incl. start',
+  },
+  { key: 'startMs', label: 'start ms', better: 'lower', digits: 0 },
+];
+
+export const drainWorkload: SystemWorkloadSpec = {
+  id: 'drain',
+  title: 'Drain at the best settings',
+  describe: (sizes: BenchSizes) =>
+    `${sizes.drainJobs.toLocaleString('en-US')} no-op jobs enqueued first (not timed); the clock stops at the first completion count (every ${POLL_MS} ms) showing all done. ` +
+    '"after start": from the return of the worker start call; "incl. start": from just before it.',
+  metrics,
+  run: (context) => drain(context, context.sizes.drainJobs),
+};
+
+export const drainConcurrency1Workload: SystemWorkloadSpec = {
+  id: 'drain-c1',
+  title: 'Drain at concurrency 1',
+  describe: (sizes: BenchSizes) =>
+    `${sizes.drainC1Jobs.toLocaleString('en-US')} no-op jobs enqueued first; one handler running at a time ` +
+    '(edge-task-worker still claims ahead and writes back in batches); timed as for the drain.',
+  metrics,
+  run: (context) => drain(context, context.sizes.drainC1Jobs),
+};
