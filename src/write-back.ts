@@ -4,6 +4,7 @@
  * @module
  */
 import type { Database } from './database.ts';
+import { createTaskEvent, type TaskEvent } from './notifications/task-events.ts';
 import type { RetryBackoff } from './retry-policy.ts';
 import type { WorkerStatements } from './sql/worker-statements.ts';
 import type { SerializedError } from './task-error.ts';
@@ -103,4 +104,14 @@ export async function writeBack(context: WriteBackContext, batch: readonly Write
     });
   }
   return landed;
+}
+
+/** The task events of what landed (refused write-backs announce nothing). */
+export function landedTaskEvents(landed: readonly Landed[]): TaskEvent[] {
+  return landed.flatMap(({ item, status, queue }) => {
+    if (status === null || queue === undefined) return [];
+    const event =
+      status === 'COMPLETED' ? 'task_finished' : status === 'PENDING' ? 'task_requeued' : 'task_failed';
+    return [createTaskEvent(event, { id: item.id, queue, name: item.name, attempt: item.attempt })];
+  });
 }

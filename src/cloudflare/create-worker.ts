@@ -12,6 +12,7 @@
 import type { TaskRegistry } from '../define-tasks.ts';
 import { createApp } from '../http/create-app.ts';
 import { runDueTasks, type InlineRunResult } from '../inline-executor.ts';
+import { landedTaskEvents } from '../write-back.ts';
 import type { RetryBackoff } from '../retry-policy.ts';
 import { sweepExpiredTasks, type SweptTask } from '../sweep.ts';
 import { createTaskEvent, publishTaskEvents, type TaskEvent } from '../notifications/task-events.ts';
@@ -102,19 +103,7 @@ export function createCloudflareWorker<Env extends TaskWorkerEnv = TaskWorkerEnv
       lease: options.lease,
       backoff: options.backoff,
       workerId: `cloudflare:${crypto.randomUUID().slice(0, 8)}`,
-      onLanded: (landed) =>
-        publish(
-          landed.flatMap(({ item, status, queue }) => {
-            if (status === null || queue === undefined) return [];
-            const event =
-              status === 'COMPLETED'
-                ? 'task_finished'
-                : status === 'PENDING'
-                  ? 'task_requeued'
-                  : 'task_failed';
-            return [createTaskEvent(event, { id: item.id, queue, name: item.name, attempt: item.attempt })];
-          }),
-        ),
+      onLanded: (landed) => publish(landedTaskEvents(landed)),
     });
     await Promise.all(pending);
     await closeQuietly(notifier);

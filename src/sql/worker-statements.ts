@@ -66,14 +66,10 @@ export interface WorkerStatements {
 /** Builds the executor statements for `schema`. */
 export function workerStatements(schema: string): WorkerStatements {
   const tasks = `${quoteSchema(schema)}.tasks`;
+  // `id = any(array(...))` rather than a join with a CTE: with tens of thousands pending the
+  // planner hash-joined the CTE against the whole table (measured ~5 of 10 ms per 500-task
+  // claim); the array form always looks rows up by primary key.
   const claim = (queueFilter: string) => `
-with candidates as (
-  select id from ${tasks}
-  where status = 'PENDING' and run_at <= coalesce($5::timestamptz, now())${queueFilter}
-  order by priority desc, ${POSITION}, id
-  limit $1
-  for update skip locked
-)
 update ${tasks} t
 set status = 'PROGRESS',
     attempt = t.attempt + 1,
@@ -82,8 +78,13 @@ set status = 'PROGRESS',
     started_at = coalesce($5::timestamptz, now()),
     updated_at = coalesce($5::timestamptz, now()),
     max_retries = coalesce(t.max_retries, $4::int)
-from candidates c
-where t.id = c.id
+where t.id = any(array(
+  select id from ${tasks}
+  where status = 'PENDING' and run_at <= coalesce($5::timestamptz, now())${queueFilter}
+  order by priority desc, ${POSITION}, id
+  limit $1
+  for update skip locked
+))
 returning t.id, t.name, t.args, t.kwargs, t.queue, t.priority, t.timeout, t.attempt, t.retry_count,
           t.max_retries, t.created_at, t.run_at`;
   const history = (attempt: string, message: string, type: string, now: string) =>

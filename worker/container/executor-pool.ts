@@ -59,10 +59,20 @@ export class ExecutorPool implements Executor {
     this.killGraceMs = options.killGraceMs ?? 1000;
   }
 
-  /** Starts the threads; resolves with the registered task names once all loaded the module. */
+  /**
+   * Starts the threads and resolves with the registered task names as soon as one of them has
+   * loaded the tasks module (each takes ~100-300 ms here, mostly Node's TypeScript stripping):
+   * the others join as they become ready. Rejects when no thread can load the module.
+   */
   async start(): Promise<string[]> {
-    const names = await Promise.all(Array.from({ length: this.options.size }, () => this.spawn()));
-    return names[0] ?? [];
+    const spawns = Array.from({ length: this.options.size }, () => this.spawn());
+    // A thread that fails after another one loaded the same module stays out of the pool.
+    for (const spawn of spawns) spawn.catch(() => undefined);
+    try {
+      return await Promise.any(spawns);
+    } catch (error) {
+      throw error instanceof AggregateError ? error.errors[0] : error;
+    }
   }
 
   /**

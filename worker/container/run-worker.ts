@@ -20,6 +20,7 @@ import {
   type TaskEvent,
 } from '../../src/notifications/task-events.ts';
 import type { Unsubscribe } from '../../src/notifier.ts';
+import { landedTaskEvents } from '../../src/write-back.ts';
 import { Completer, type Landed } from './completer.ts';
 import type { Executor, Outcome } from './executor.ts';
 import { ExecutorPool } from './executor-pool.ts';
@@ -131,15 +132,7 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
     now: options.now,
     onLanded: (landed) => {
       landed.forEach(report);
-      publish(
-        landed.flatMap(({ item, status, queue }) => {
-          if (status === null || queue === undefined) return [];
-          const task = { id: item.id, queue, name: item.name, attempt: item.attempt };
-          const event =
-            status === 'COMPLETED' ? 'task_finished' : status === 'PENDING' ? 'task_requeued' : 'task_failed';
-          return [createTaskEvent(event, task)];
-        }),
-      );
+      if (notifier) publish(landedTaskEvents(landed));
     },
     onError: (error, pending) => logger.log('error', 'write_back_failed', { error: String(error), pending }),
   });
