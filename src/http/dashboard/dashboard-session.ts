@@ -81,12 +81,11 @@ export function dashboardSessions(token: string): DashboardSessions {
     if (!match) return false;
     const expiresAt = Number(match[1]);
     if (expiresAt * 1000 <= now) return false;
-    return crypto.subtle.verify(
-      'HMAC',
-      await tokenKey(),
-      fromBase64url(match[2] as string),
-      signedText(expiresAt),
-    );
+    const mac = fromBase64url(match[2] as string);
+    // Canonical encodings only: the last character of a 32-byte MAC carries two unused bits,
+    // so several spellings decode to the same bytes; only the one this code issues is valid.
+    if (toBase64url(mac) !== match[2]) return false;
+    return crypto.subtle.verify('HMAC', await tokenKey(), mac, signedText(expiresAt));
   }
 
   return {
