@@ -36,13 +36,7 @@ export function newTaskId(now: number = Date.now()): string {
   }
   lastTime = time;
   lastRandom = random;
-  let prefix = '';
-  let remaining = time;
-  for (let i = 0; i < TIME_CHARS; i++) {
-    prefix = ALPHABET[remaining % 64] + prefix;
-    remaining = Math.floor(remaining / 64);
-  }
-  return prefix + random.map((digit) => ALPHABET[digit]).join('');
+  return timePrefix(time) + random.map((digit) => ALPHABET[digit]).join('');
 }
 
 /**
@@ -50,13 +44,18 @@ export function newTaskId(now: number = Date.now()): string {
  * after it, every id made before sorts before. Lets time-range queries walk the primary key.
  */
 export function taskIdFloor(time: number): string {
+  return timePrefix(Math.max(0, Math.floor(time))) + ALPHABET[0]!.repeat(RANDOM_CHARS);
+}
+
+/** The 8 leading characters: milliseconds in base 64, most significant first. */
+function timePrefix(time: number): string {
   let prefix = '';
-  let remaining = Math.max(0, Math.floor(time));
+  let remaining = time;
   for (let i = 0; i < TIME_CHARS; i++) {
     prefix = ALPHABET[remaining % 64] + prefix;
     remaining = Math.floor(remaining / 64);
   }
-  return prefix + ALPHABET[0]!.repeat(RANDOM_CHARS);
+  return prefix;
 }
 
 /** True when `id` has the shape of a task id. */

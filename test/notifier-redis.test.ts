@@ -23,6 +23,20 @@ const fast = { initialDelayMs: 50, maxDelayMs: 300 };
 
 afterAll(stopAllRedis);
 
+/** A notifier on the private Redis at `port`, subscribed to `channel`, with its statuses and messages. */
+async function subscribedNotifier(port: number, options: { heartbeatMs?: number } = {}) {
+  const notifier = createRedisNotifier({
+    url: `redis://127.0.0.1:${port}`,
+    ...options,
+    retry: fast,
+    onError: () => undefined,
+  });
+  const status = statusLog();
+  const box = inbox();
+  await notifier.subscribe(channel, box.onMessage, { onStatus: status.onStatus });
+  return { notifier, status, box };
+}
+
 /** Rejects when `promise` takes more than 10 s, naming what was awaited. */
 async function deadline<T>(promise: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -157,14 +171,7 @@ describe('Redis notifier on a private redis-server', () => {
   it('resubscribes after Redis restarts, reporting disconnected then connected', async () => {
     const port = await freePort();
     let server = await startRedis(port);
-    const notifier = createRedisNotifier({
-      url: `redis://127.0.0.1:${port}`,
-      retry: fast,
-      onError: () => undefined,
-    });
-    const status = statusLog();
-    const box = inbox();
-    await notifier.subscribe(channel, box.onMessage, { onStatus: status.onStatus });
+    const { notifier, status, box } = await subscribedNotifier(port);
     await notifier.publish(channel, 'before restart');
     expect(await box.until(1)).toEqual(['before restart']);
 
@@ -190,15 +197,7 @@ describe('Redis notifier on a private redis-server', () => {
     const admin = new IORedis({ port });
     const pings = async () =>
       Number(/cmdstat_ping:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0);
-    const notifier = createRedisNotifier({
-      url: `redis://127.0.0.1:${port}`,
-      heartbeatMs: 400,
-      retry: fast,
-      onError: () => undefined,
-    });
-    const status = statusLog();
-    const box = inbox();
-    await notifier.subscribe(channel, box.onMessage, { onStatus: status.onStatus });
+    const { notifier, status, box } = await subscribedNotifier(port, { heartbeatMs: 400 });
     const deadline = Date.now() + 10_000;
     while ((await pings()) < 2) {
       if (Date.now() > deadline) throw new Error('the subscriber connection was never pinged');
@@ -221,14 +220,7 @@ describe('Redis notifier on a private redis-server', () => {
   it('rejects publish within 2 s while Redis is down, and never replays it later', async () => {
     const port = await freePort();
     let server = await startRedis(port);
-    const notifier = createRedisNotifier({
-      url: `redis://127.0.0.1:${port}`,
-      retry: fast,
-      onError: () => undefined,
-    });
-    const status = statusLog();
-    const box = inbox();
-    await notifier.subscribe(channel, box.onMessage, { onStatus: status.onStatus });
+    const { notifier, status, box } = await subscribedNotifier(port);
     await notifier.publish(channel, 'warm-up');
     await box.until(1);
     await stopProcess(server);
@@ -251,14 +243,7 @@ describe('Redis notifier on a private redis-server', () => {
 
   it('resolves subscribe while Redis is down, then connects once Redis starts', async () => {
     const port = await freePort();
-    const notifier = createRedisNotifier({
-      url: `redis://127.0.0.1:${port}`,
-      retry: fast,
-      onError: () => undefined,
-    });
-    const status = statusLog();
-    const box = inbox();
-    await notifier.subscribe(channel, box.onMessage, { onStatus: status.onStatus });
+    const { notifier, status, box } = await subscribedNotifier(port);
     expect(status.seen).toEqual(['disconnected']);
     const started = performance.now();
     await expect(notifier.publish(channel, 'nobody')).rejects.toMatchObject({ code: 'PUBLISH_FAILED' });

@@ -189,11 +189,7 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
     now,
     freeSlots: () => pool.freeSlots,
     logger,
-    async release(tasks) {
-      await db
-        .query(sql.taskPutBack, [tasks.map((t) => t.id), tasks.map((t) => t.attempt), workerId, now()])
-        .catch((error: unknown) => logger.log('error', 'put_back_failed', { error: String(error) }));
-    },
+    release: (tasks) => putBack(tasks),
     dispatch(task) {
       if (notifier) publish([createTaskEvent('task_started', task)]);
       running.set(task.id, { task });
@@ -310,11 +306,12 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
   let stopping: Promise<void> | undefined;
   let killNow: (() => void) | undefined;
 
-  async function putBackRunning(): Promise<void> {
-    const entries = [...running.values()].filter((r) => !r.putBack);
-    if (entries.length === 0) return;
-    for (const entry of entries) entry.putBack = true;
-    const tasks = entries.map((e) => e.task);
+  /**
+   * Returns owned tasks to PENDING as they were (no retry used), fenced, and wakes other
+   * workers. On failure the sweeper recovers them when their lease expires.
+   */
+  async function putBack(tasks: readonly ClaimedTask[]): Promise<void> {
+    if (tasks.length === 0) return;
     try {
       const { rows } = await db.query(sql.taskPutBack, [
         tasks.map((t) => t.id),
@@ -323,6 +320,13 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
         now(),
       ]);
       logger.log('warn', 'tasks_put_back', { count: rows.length, taskIds: rows.map((r) => r.id) });
+      if (notifier) {
+        publish(
+          rows.map((row) =>
+            createTaskEvent('task_requeued', { id: row.id as string, queue: row.queue as string }),
+          ),
+        );
+      }
     } catch (error) {
       logger.log('error', 'put_back_failed', {
         error: String(error),
@@ -330,22 +334,19 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
         taskIds: tasks.map((t) => t.id),
       });
     }
+  }
+
+  async function putBackRunning(): Promise<void> {
+    const entries = [...running.values()].filter((r) => !r.putBack);
+    for (const entry of entries) entry.putBack = true;
+    const tasks = entries.map((e) => e.task);
+    await putBack(tasks);
     for (const task of tasks) pool.abort(task.id, 'Worker is shutting down', 0);
   }
 
   async function shutdown(graceSeconds: number): Promise<void> {
     logger.log('info', 'worker_stopping', { running: running.size, grace: graceSeconds });
-    const unstarted = (await producer?.stop()) ?? [];
-    if (unstarted.length > 0) {
-      await db
-        .query(sql.taskPutBack, [
-          unstarted.map((t) => t.id),
-          unstarted.map((t) => t.attempt),
-          workerId,
-          now(),
-        ])
-        .catch((error: unknown) => logger.log('error', 'put_back_failed', { error: String(error) }));
-    }
+    await putBack((await producer?.stop()) ?? []);
     const deadline = Date.now() + graceSeconds * 1000;
     await new Promise<void>((resolve) => {
       killNow = resolve;
