@@ -19,7 +19,8 @@ import { TaskNotFoundError, TaskValidationError, TaskWorkerError } from '../src/
 import { DEFAULT_SCHEMA } from '../src/sql/schema-name.ts';
 import { taskStatements } from '../src/sql/task-statements.ts';
 import { isFinalStatus, taskFromRow, type Task } from '../src/task.ts';
-import { assertTaskId, newTaskId } from '../src/task-id.ts';
+import { assertTaskId } from '../src/task-id.ts';
+import { insertTasks } from './insert-tasks.ts';
 import { TASK_LIMITS, validateTask, type TaskOptions, type ValidatedTask } from '../src/validate-task.ts';
 
 /** Options of one task, typed from its handler when the client knows the registry. */
@@ -98,19 +99,6 @@ const POLL_MAX_MS = 1000;
 // With a live subscription the task's own event wakes the waiter; this slow poll only covers
 // a message lost in transit (notifications are hints).
 const SUBSCRIBED_POLL_MS = 5000;
-// A concurrent insert with the same uniqueKey can leave the statement's snapshot without the
-// winner's row; re-running the (idempotent, id-keyed) statement sees it.
-const INSERT_ATTEMPTS = 3;
-
-function recordJson(id: string, task: ValidatedTask): string {
-  return (
-    `{"id":${JSON.stringify(id)},"name":${JSON.stringify(task.name)},"args":${task.argsJson},` +
-    `"kwargs":${task.kwargsJson},"queue":${JSON.stringify(task.queue)},"priority":${task.priority},` +
-    `"timeout":${task.timeout ?? 'null'},"max_retries":${task.maxRetries ?? 'null'},` +
-    `"run_at":${task.runAt === null ? 'null' : JSON.stringify(task.runAt)},"delay":${task.delay},` +
-    `"unique_key":${task.uniqueKey === null ? 'null' : JSON.stringify(task.uniqueKey)}}`
-  );
-}
 
 /** Builds a client over an injected database. Most code calls `createClient` instead. */
 export function createTaskClient<R extends TaskRegistry = TaskRegistry>(
@@ -161,44 +149,10 @@ export function createTaskClient<R extends TaskRegistry = TaskRegistry>(
   }
 
   async function insert(validated: readonly ValidatedTask[]): Promise<Task[]> {
-    if (validated.length === 0) return [];
-    const ids = validated.map(() => newTaskId());
-    const one = validated.length === 1 ? validated[0] : undefined;
-    const payload = one
-      ? [
-          ids[0],
-          one.name,
-          one.argsJson,
-          one.kwargsJson,
-          one.queue,
-          one.priority,
-          one.timeout,
-          one.maxRetries,
-          one.runAt,
-          one.delay,
-          one.uniqueKey,
-        ]
-      : [`[${validated.map((task, i) => recordJson(ids[i] as string, task)).join(',')}]`];
-    for (let attempt = 1; ; attempt++) {
-      const { rows } = await db.query(one ? sql.taskInsertOne : sql.taskInsertMany, payload, {
-        prepare: true,
-      });
-      if (rows.length === validated.length) {
-        const tasks = rows.map(taskFromRow);
-        // Only tasks this call inserted: a uniqueKey hit returns an older task, already announced.
-        const fresh = new Set(ids);
-        await publish(
-          tasks.filter((task) => fresh.has(task.id)).map((task) => createTaskEvent('task_created', task)),
-        );
-        return tasks;
-      }
-      if (attempt >= INSERT_ATTEMPTS) {
-        throw new TaskWorkerError(
-          'INSERT_RACE',
-          'Task insert kept racing with a concurrent uniqueKey insert.',
-        );
-      }
-    }
+    const { tasks, created } = await insertTasks(db, sql, validated);
+    // Only tasks this call inserted: a uniqueKey hit returns an older task, already announced.
+    await publish(created.map((task) => createTaskEvent('task_created', task)));
+    return tasks;
   }
 
   async function getRow(id: string): Promise<Row | undefined> {

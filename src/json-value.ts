@@ -28,62 +28,97 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return proto === null || Object.getPrototypeOf(proto) === null;
 }
 
-function fail(field: string, path: string, what: string, hint = 'convert it first'): never {
-  throw new TaskValidationError('NOT_JSON', field, `${path} is ${what}, which is not JSON; ${hint}.`);
+// Cheap pre-test: most strings hold none of these characters at all.
+// eslint-disable-next-line no-control-regex
+const SUSPECT_CHARACTER = /[\u0000\uD800-\uDFFF]/;
+
+function isUnstorable(text: string): boolean {
+  return SUSPECT_CHARACTER.test(text) && UNSTORABLE_STRING.test(text);
 }
 
-function check(value: unknown, field: string, path: string, ancestors: Set<object>, depth = 0): void {
+/** Where the walk is: the objects from the root down (for cycles) and the keys taken. */
+interface Walk {
+  field: string;
+  objects: object[];
+  keys: (string | number)[];
+}
+
+function pathOf(walk: Walk, extraKey?: string): string {
+  let path = walk.field;
+  for (const key of extraKey === undefined ? walk.keys : [...walk.keys, extraKey]) {
+    path += typeof key === 'number' ? `[${key}]` : `.${key}`;
+  }
+  return path;
+}
+
+function fail(walk: Walk, what: string, hint = 'convert it first', extraKey?: string): never {
+  throw new TaskValidationError(
+    'NOT_JSON',
+    walk.field,
+    `${pathOf(walk, extraKey)} is ${what}, which is not JSON; ${hint}.`,
+  );
+}
+
+// Paths are only formatted on failure: the walk keeps keys on a stack instead of building a
+// string per value (bulk inserts validate every argument of every task).
+function check(value: unknown, walk: Walk): void {
   switch (typeof value) {
     case 'string':
-      if (UNSTORABLE_STRING.test(value))
-        fail(field, path, 'a string with a NUL character or a lone surrogate');
+      if (isUnstorable(value)) fail(walk, 'a string with a NUL character or a lone surrogate');
       return;
     case 'boolean':
       return;
     case 'number':
-      if (!Number.isFinite(value)) fail(field, path, String(value));
+      if (!Number.isFinite(value)) fail(walk, String(value));
       return;
     case 'bigint':
-      fail(field, path, `a BigInt (${value}n)`, 'pass it as a string');
+      fail(walk, `a BigInt (${value}n)`, 'pass it as a string');
     // falls through (fail never returns)
     case 'undefined':
-      fail(field, path, 'undefined');
+      fail(walk, 'undefined');
     // falls through
     case 'function':
-      fail(field, path, 'a function');
+      fail(walk, 'a function');
     // falls through
     case 'symbol':
-      fail(field, path, 'a symbol');
+      fail(walk, 'a symbol');
   }
   if (value === null) return;
   const object = value as object;
-  if (ancestors.has(object)) fail(field, path, 'a circular reference');
+  if (walk.objects.includes(object)) fail(walk, 'a circular reference');
   const toJSON = (object as { toJSON?: unknown }).toJSON;
   if (typeof toJSON === 'function') {
     // Dates and similar define their own JSON form; check what they turn into.
-    check(toJSON.call(object), field, path, ancestors, depth);
+    check(toJSON.call(object), walk);
     return;
   }
-  if (depth >= MAX_JSON_DEPTH) fail(field, path, `nested deeper than ${MAX_JSON_DEPTH} levels`, 'flatten it');
-  ancestors.add(object);
+  if (walk.objects.length >= MAX_JSON_DEPTH) {
+    fail(walk, `nested deeper than ${MAX_JSON_DEPTH} levels`, 'flatten it');
+  }
+  walk.objects.push(object);
   if (Array.isArray(object)) {
-    for (let i = 0; i < object.length; i++) check(object[i], field, `${path}[${i}]`, ancestors, depth + 1);
+    for (let i = 0; i < object.length; i++) {
+      walk.keys.push(i);
+      check(object[i], walk);
+      walk.keys.pop();
+    }
   } else {
     if (!isPlainObject(object)) {
-      fail(
-        field,
-        path,
-        `a ${(object.constructor as { name?: string } | undefined)?.name ?? 'class'} instance`,
-      );
+      fail(walk, `a ${(object.constructor as { name?: string } | undefined)?.name ?? 'class'} instance`);
     }
-    for (const [key, child] of Object.entries(object)) {
+    for (const key of Object.keys(object)) {
+      if (isUnstorable(key)) {
+        fail(walk, 'a key with a NUL character or a lone surrogate', undefined, JSON.stringify(key));
+      }
+      const child = (object as Record<string, unknown>)[key];
       // An undefined property means "not set" and is dropped, as JSON.stringify does.
-      if (UNSTORABLE_STRING.test(key))
-        fail(field, `${path}.${JSON.stringify(key)}`, 'a key with a NUL character or a lone surrogate');
-      if (child !== undefined) check(child, field, `${path}.${key}`, ancestors, depth + 1);
+      if (child === undefined) continue;
+      walk.keys.push(key);
+      check(child, walk);
+      walk.keys.pop();
     }
   }
-  ancestors.delete(object);
+  walk.objects.pop();
 }
 
 /**
@@ -92,6 +127,6 @@ function check(value: unknown, field: string, path: string, ancestors: Set<objec
  * `NaN`/`Infinity`, a class instance such as `Map`, a cycle, or a string Postgres cannot store.
  */
 export function toStrictJson(value: unknown, field: string): string {
-  check(value, field, field, new Set());
+  check(value, { field, objects: [], keys: [] });
   return JSON.stringify(value);
 }

@@ -14,7 +14,9 @@ const RANDOM_CHARS = 14;
 const ID_PATTERN = /^[-0-9A-Za-z_]{22}$/;
 
 let lastTime = -1;
-let lastRandom: number[] = [];
+let lastPrefix = '';
+// The random part of the last id, one base-64 digit per character; incremented in place.
+const lastRandom = new Uint8Array(RANDOM_CHARS);
 
 /**
  * A new task id. Ids made by one process are strictly increasing: within the same
@@ -22,21 +24,21 @@ let lastRandom: number[] = [];
  * last tie-break). `now` is injectable for tests (default: `Date.now()`).
  */
 export function newTaskId(now: number = Date.now()): string {
-  let time = Math.floor(now);
-  let random: number[];
+  const time = Math.floor(now);
   if (time <= lastTime) {
-    time = lastTime;
-    random = [...lastRandom];
     let i = RANDOM_CHARS - 1;
-    while (i >= 0 && random[i] === 63) random[i--] = 0;
+    while (i >= 0 && lastRandom[i] === 63) lastRandom[i--] = 0;
     if (i < 0) return newTaskId(lastTime + 1);
-    random[i] = (random[i] as number) + 1;
+    lastRandom[i] = (lastRandom[i] as number) + 1;
   } else {
-    random = Array.from(crypto.getRandomValues(new Uint8Array(RANDOM_CHARS)), (byte) => byte & 63);
+    crypto.getRandomValues(lastRandom);
+    for (let i = 0; i < RANDOM_CHARS; i++) lastRandom[i] = (lastRandom[i] as number) & 63;
+    lastTime = time;
+    lastPrefix = timePrefix(time);
   }
-  lastTime = time;
-  lastRandom = random;
-  return timePrefix(time) + random.map((digit) => ALPHABET[digit]).join('');
+  let id = lastPrefix;
+  for (let i = 0; i < RANDOM_CHARS; i++) id += ALPHABET[lastRandom[i] as number];
+  return id;
 }
 
 /**

@@ -177,7 +177,11 @@ export function validateTask(
     invalid('INVALID_KWARGS', 'kwargs', `kwargs must be a plain object, got ${describe(kwargs)}.`);
   const argsJson = toStrictJson(args, 'args');
   const kwargsJson = toStrictJson(kwargs, 'kwargs');
-  const bytes = utf8Length(argsJson) + utf8Length(kwargsJson);
+  // A UTF-16 code unit takes at most 3 bytes in UTF-8: count exactly only near the limit.
+  const bytes =
+    (argsJson.length + kwargsJson.length) * 3 <= maxPayloadBytes
+      ? 0
+      : utf8Length(argsJson) + utf8Length(kwargsJson);
   if (bytes > maxPayloadBytes) {
     invalid(
       'PAYLOAD_TOO_LARGE',

@@ -171,6 +171,18 @@ describe.each(driverCases)('client on $name', (driver) => {
     expect(rows[0]!.n).toBe(1000);
   });
 
+  it('returns from createTasks exactly the tasks getTask reads back', async () => {
+    const runAt = new Date(Date.now() + 60_000);
+    const tasks = await client.createTasks([
+      { name: 'app.tasks.mixed', args: [{ b: 1, a: [true, null, 'x'] }], kwargs: { z: 1.5, y: 'é' } },
+      { name: 'app.tasks.mixed', queue: 'emails', priority: -3, timeout: null, maxRetries: 7, runAt },
+      { name: 'app.tasks.mixed', delay: 30, uniqueKey: `mixed:${driver.name}`, timeout: 5 },
+    ]);
+    for (const task of tasks) expect(await client.getTask(task.id)).toEqual(task);
+    expect(tasks[1]!.runAt.getTime()).toBe(runAt.getTime());
+    expect(tasks[2]!.runAt.getTime() - tasks[2]!.createdAt.getTime()).toBe(30_000);
+  });
+
   it('returns the unfinished task of a uniqueKey instead of a duplicate', async () => {
     const key = `report:${driver.name}`;
     const first = await client.createTask('app.tasks.report', { uniqueKey: key, args: [1] });

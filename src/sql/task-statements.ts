@@ -11,12 +11,17 @@ const UNFINISHED = `('PENDING', 'PROGRESS')`;
 export interface TaskStatements {
   /**
    * Inserts N tasks from one JSON array param ($1) of
-   * `{id,name,args,kwargs,queue,priority,timeout,max_retries,run_at,delay,unique_key}`
-   * and returns one row per input, in input order: the new task, or for a `unique_key`
-   * that already has an unfinished task, that task. Idempotent per `id`: re-running the
-   * statement after an ambiguous network failure returns the rows it inserted before.
+   * `{id,name,args,kwargs,queue,priority,timeout,max_retries,run_at,delay,unique_key}` and
+   * returns `id, run_at, created_at` of the rows it inserted (the client knows every other
+   * column). An input left out conflicted: its id exists (a re-run of the same call) or its
+   * `unique_key` has an unfinished task; `taskInsertConflicts` reads those.
    */
   readonly taskInsertMany: string;
+  /**
+   * The rows an insert conflicted with: tasks whose id is in $1 (text[]), and unfinished
+   * tasks whose unique_key is in $2 (text[]).
+   */
+  readonly taskInsertConflicts: string;
   /**
    * Inserts one task — $1 id, $2 name, $3 args (JSON), $4 kwargs (JSON), $5 queue,
    * $6 priority, $7 timeout, $8 max_retries, $9 run_at (null: now + $10 seconds),
@@ -39,42 +44,18 @@ export function taskStatements(schema: string): TaskStatements {
   const tasks = `${quoteSchema(schema)}.tasks`;
   return {
     taskInsertMany: `
-with input as (
-  select x.*, element.ord
-  from jsonb_array_elements($1::jsonb) with ordinality as element(value, ord)
-  cross join lateral jsonb_to_record(element.value) as x(
-    id text, name text, args jsonb, kwargs jsonb, queue text, priority int, timeout int,
-    max_retries int, run_at timestamptz, delay float8, unique_key text)
-),
-inserted as (
-  insert into ${tasks} (id, name, args, kwargs, queue, priority, timeout, max_retries, run_at, unique_key)
-  select id, name, args, kwargs, queue, priority, timeout, max_retries,
-         coalesce(run_at, now() + make_interval(secs => coalesce(delay, 0))), unique_key
-  from input
-  order by ord
-  on conflict do nothing
-  returning *
-),
-missing as (
-  -- Rows not inserted: a unique_key that already has an unfinished task, or an id inserted by
-  -- an earlier run of this same statement. Rare, so their index lookups cost nothing usually.
-  select input.* from input where not exists (select 1 from inserted where inserted.id = input.id)
-)
-select inserted.*, input.ord from inserted join input on input.id = inserted.id
+insert into ${tasks} (id, name, args, kwargs, queue, priority, timeout, max_retries, run_at, unique_key)
+select id, name, args, kwargs, queue, priority, timeout, max_retries,
+       coalesce(run_at, now() + make_interval(secs => coalesce(delay, 0))), unique_key
+from jsonb_to_recordset($1::jsonb) as x(
+  id text, name text, args jsonb, kwargs jsonb, queue text, priority int, timeout int,
+  max_retries int, run_at timestamptz, delay float8, unique_key text)
+on conflict do nothing
+returning id, run_at, created_at`,
+    taskInsertConflicts: `
+select * from ${tasks} where id = any($1::text[])
 union all
-select found.*, missing.ord
-from missing
-cross join lateral (
-  (select existing.* from ${tasks} existing where existing.id = missing.id)
-  union all
-  (select existing.* from ${tasks} existing
-   where missing.unique_key is not null and existing.unique_key = missing.unique_key
-     and existing.status in ${UNFINISHED})
-  union all
-  (select ins.* from inserted ins where missing.unique_key is not null and ins.unique_key = missing.unique_key)
-  limit 1
-) found
-order by ord`,
+select * from ${tasks} where unique_key = any($2::text[]) and status in ${UNFINISHED}`,
     taskInsertOne: `
 with inserted as (
   insert into ${tasks} (id, name, args, kwargs, queue, priority, timeout, max_retries, run_at, unique_key)

@@ -1,0 +1,184 @@
+/**
+ * Stores validated tasks: one prepared statement for a single task, one `jsonb_to_recordset`
+ * insert for many. The bulk insert returns only the columns the database decides (id, run_at,
+ * created_at); the client builds the rest of each {@link Task} from what it sent, and reads
+ * back only the rows that conflicted (a `uniqueKey` hit or a re-run of the same ids).
+ * @module
+ */
+import type { Database, Row } from '../src/database.ts';
+import type { TaskStatements } from '../src/sql/task-statements.ts';
+import { TaskWorkerError } from '../src/errors.ts';
+import { taskFromRow, type JsonValue, type Task } from '../src/task.ts';
+import { newTaskId } from '../src/task-id.ts';
+import type { ValidatedTask } from '../src/validate-task.ts';
+
+/** What one insert stored: every task in input order, and the ones this call created. */
+export interface InsertedTasks {
+  tasks: Task[];
+  created: Task[];
+}
+
+// A uniqueKey holder can finish between the insert and the read of the conflicting rows (or a
+// concurrent insert of the same key can be invisible to the insert's snapshot); running the
+// (id-keyed, idempotent) insert again settles it.
+const INSERT_ATTEMPTS = 3;
+
+function recordJson(id: string, task: ValidatedTask): string {
+  return (
+    `{"id":${JSON.stringify(id)},"name":${JSON.stringify(task.name)},"args":${task.argsJson},` +
+    `"kwargs":${task.kwargsJson},"queue":${JSON.stringify(task.queue)},"priority":${task.priority},` +
+    `"timeout":${task.timeout ?? 'null'},"max_retries":${task.maxRetries ?? 'null'},` +
+    `"run_at":${task.runAt === null ? 'null' : JSON.stringify(task.runAt)},"delay":${task.delay},` +
+    `"unique_key":${task.uniqueKey === null ? 'null' : JSON.stringify(task.uniqueKey)}}`
+  );
+}
+
+/** The task as the insert stored it: the input plus the columns' defaults. */
+function newTask(id: string, task: ValidatedTask, row: Row): Task {
+  const createdAt = row.created_at as Date;
+  return {
+    id,
+    name: task.name,
+    args: JSON.parse(task.argsJson) as JsonValue[],
+    kwargs: JSON.parse(task.kwargsJson) as Record<string, JsonValue>,
+    queue: task.queue,
+    priority: task.priority,
+    status: 'PENDING',
+    timeout: task.timeout,
+    retryCount: 0,
+    maxRetries: task.maxRetries,
+    runAt: row.run_at as Date,
+    result: null,
+    error: null,
+    errorType: null,
+    errorStack: null,
+    errorHistory: [],
+    progress: null,
+    uniqueKey: task.uniqueKey,
+    leaseUntil: null,
+    workerId: null,
+    attempt: 0,
+    createdAt,
+    updatedAt: new Date(createdAt.getTime()),
+    startedAt: null,
+    finishedAt: null,
+    duration: null,
+  };
+}
+
+function insertOneParams(id: string, task: ValidatedTask): unknown[] {
+  return [
+    id,
+    task.name,
+    task.argsJson,
+    task.kwargsJson,
+    task.queue,
+    task.priority,
+    task.timeout,
+    task.maxRetries,
+    task.runAt,
+    task.delay,
+    task.uniqueKey,
+  ];
+}
+
+async function insertOne(db: Database, sql: TaskStatements, task: ValidatedTask): Promise<InsertedTasks> {
+  const id = newTaskId();
+  const params = insertOneParams(id, task);
+  for (let attempt = 1; ; attempt++) {
+    const { rows } = await db.query(sql.taskInsertOne, params, { prepare: true });
+    if (rows[0]) {
+      const stored = taskFromRow(rows[0]);
+      return { tasks: [stored], created: stored.id === id ? [stored] : [] };
+    }
+    if (attempt >= INSERT_ATTEMPTS) throw insertRace();
+  }
+}
+
+async function insertMany(
+  db: Database,
+  sql: TaskStatements,
+  validated: readonly ValidatedTask[],
+): Promise<InsertedTasks> {
+  const ids = validated.map(() => newTaskId());
+  const payload = [`[${validated.map((task, i) => recordJson(ids[i] as string, task)).join(',')}]`];
+  for (let attempt = 1; ; attempt++) {
+    const { rows } = await db.query(sql.taskInsertMany, payload, { prepare: true });
+    const insertedRows = new Map<string, Row>();
+    for (const row of rows) insertedRows.set(row.id as string, row);
+    const tasks: (Task | undefined)[] = [];
+    const created: Task[] = [];
+    const missing: number[] = [];
+    validated.forEach((task, i) => {
+      const id = ids[i] as string;
+      const row = insertedRows.get(id);
+      if (row) {
+        const stored = newTask(id, task, row);
+        tasks.push(stored);
+        created.push(stored);
+      } else {
+        tasks.push(undefined);
+        missing.push(i);
+      }
+    });
+    if (missing.length === 0 || (await resolveConflicts(db, sql, validated, ids, missing, tasks, created))) {
+      return { tasks: tasks as Task[], created };
+    }
+    if (attempt >= INSERT_ATTEMPTS) throw insertRace();
+  }
+}
+
+/**
+ * Fills in the inputs the insert skipped: the task already stored under the input's own id
+ * (this call ran before), else the unfinished task holding its uniqueKey. False when one of
+ * them has neither (its holder finished in between): the insert has to run again.
+ */
+async function resolveConflicts(
+  db: Database,
+  sql: TaskStatements,
+  validated: readonly ValidatedTask[],
+  ids: readonly string[],
+  missing: readonly number[],
+  tasks: (Task | undefined)[],
+  created: Task[],
+): Promise<boolean> {
+  const missingIds = missing.map((i) => ids[i] as string);
+  const keys = [
+    ...new Set(missing.map((i) => validated[i]?.uniqueKey).filter((key): key is string => key != null)),
+  ];
+  const { rows } = await db.query(sql.taskInsertConflicts, [missingIds, keys], { prepare: true });
+  const byId = new Map<string, Task>();
+  const byKey = new Map<string, Task>();
+  for (const row of rows) {
+    const task = taskFromRow(row);
+    byId.set(task.id, task);
+    if (task.uniqueKey !== null && (task.status === 'PENDING' || task.status === 'PROGRESS')) {
+      byKey.set(task.uniqueKey, task);
+    }
+  }
+  for (const i of missing) {
+    const own = byId.get(ids[i] as string);
+    const key = validated[i]?.uniqueKey;
+    const found = own ?? (key == null ? undefined : byKey.get(key));
+    if (!found) return false;
+    tasks[i] = found;
+    // Stored under this call's own id by an earlier run of it: still created by this call.
+    if (own) created.push(own);
+  }
+  return true;
+}
+
+function insertRace(): TaskWorkerError {
+  return new TaskWorkerError('INSERT_RACE', 'Task insert kept racing with a concurrent uniqueKey insert.');
+}
+
+/** Stores `validated` (in one statement) and returns the stored tasks in input order. */
+export async function insertTasks(
+  db: Database,
+  sql: TaskStatements,
+  validated: readonly ValidatedTask[],
+): Promise<InsertedTasks> {
+  if (validated.length === 0) return { tasks: [], created: [] };
+  if (validated.length === 1) return await insertOne(db, sql, validated[0] as ValidatedTask);
+  return await insertMany(db, sql, validated);
+}
