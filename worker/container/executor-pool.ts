@@ -1,12 +1,20 @@
 /**
- * A fixed pool of execution threads (the default isolation). Each thread runs one task at a
- * time; short tasks are sent to a thread a few at a time (see `depth`) so that dispatch costs
+ * A pool of up to `size` execution threads (the default isolation). Each thread runs one task
+ * at a time; short tasks are sent to a thread a few at a time (see `depth`) so that dispatch costs
  * one message per batch, not per task. A task past its timeout first gets its AbortSignal; if
  * it has not finished `killGraceMs` later, its thread is terminated (V8 stops even a
  * `while (true) {}`) and replaced, the task fails with a `TimeoutError`, and the tasks queued
  * behind it, not yet started, go to other threads. Other threads keep running.
+ *
+ * Threads start on demand. Loading one costs ~30-300 ms of CPU (more for TypeScript) and
+ * ~10-20 MiB, and short tasks gain nothing from more threads than idle cores: one thread
+ * runs ~40,000 no-op tasks/s. So the pool starts with one thread and adds threads while tasks
+ * wait for room: up to `availableParallelism() - 1` while tasks are sub-millisecond, and all
+ * of `size` once every thread has been on its current task for {@link BLOCKED_MS} (slow or
+ * waiting tasks, where concurrency is what matters).
  * @module
  */
+import { availableParallelism } from 'node:os';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -36,6 +44,9 @@ interface Slot {
   killTimer?: NodeJS.Timeout;
 }
 
+/** A thread on the same task this long counts as busy: more threads may start. */
+export const BLOCKED_MS = 50;
+
 const threadFile = new URL(`./executor-thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
 const abortError = (message: string): SerializedError => ({
   message,
@@ -53,26 +64,28 @@ export class ExecutorPool implements Executor {
   private averageMs: number | undefined;
   private pumpScheduled = false;
   private closing = false;
+  private growTimer: NodeJS.Timeout | undefined;
+  /** Most threads worth starting for sub-millisecond tasks: one per core left to this thread. */
+  private readonly fastThreads: number;
 
   constructor(options: ExecutorOptions) {
     this.options = options;
     this.killGraceMs = options.killGraceMs ?? 1000;
+    this.fastThreads = Math.max(1, Math.min(options.size, availableParallelism() - 1));
+  }
+
+  /** Threads started so far (loading ones included). */
+  get threads(): number {
+    return this.slots.length;
   }
 
   /**
-   * Starts one thread, resolves with the registered task names once it has loaded the tasks
-   * module, and starts the others then. Loading takes ~100-300 ms per thread here (mostly
-   * Node's TypeScript stripping); started together on two cores, ten threads were all ready
-   * only after ~1 s, so the worker served nothing for that long. Rejects when the first
-   * thread cannot load the module.
+   * Starts the first thread and resolves with the registered task names once it has loaded
+   * the tasks module; more threads start when tasks wait (see the module doc). Rejects when
+   * the thread cannot load the module.
    */
   async start(): Promise<string[]> {
-    const names = await this.spawn();
-    for (let i = 1; i < this.options.size; i++) {
-      // A thread failing after the first loaded the same module stays out of the pool.
-      this.spawn().catch(() => undefined);
-    }
-    return names;
+    return await this.spawn();
   }
 
   /**
@@ -87,11 +100,17 @@ export class ExecutorPool implements Executor {
     return 16;
   }
 
+  /**
+   * Room in ready threads, plus one per thread not started or still loading: a task given to
+   * the pool beyond the room waits in the backlog, which is what makes the pool grow.
+   */
   get freeSlots(): number {
     if (this.closing) return 0;
-    let free = -this.backlog.length;
-    for (const slot of this.slots)
-      if (slot.ready && !slot.killTimer) free += Math.max(0, this.depth - slot.runs.length);
+    let free = this.options.size - this.slots.length - this.backlog.length;
+    for (const slot of this.slots) {
+      if (slot.killTimer) continue;
+      free += slot.ready ? Math.max(0, this.depth - slot.runs.length) : 1;
+    }
     return Math.max(0, free);
   }
 
@@ -127,6 +146,7 @@ export class ExecutorPool implements Executor {
 
   async close(): Promise<void> {
     this.closing = true;
+    clearTimeout(this.growTimer);
     const stopped = { ok: false as const, error: abortError('Worker stopped'), duration: 0, aborted: true };
     for (const run of this.backlog.splice(0)) run.resolve(stopped);
     const exits = this.slots.map((slot) => {
@@ -161,6 +181,46 @@ export class ExecutorPool implements Executor {
       slot.thread.postMessage({ type: 'run', tasks: batch.map((run) => run.task) });
       if (wasIdle) this.startHead(slot);
     }
+    this.grow();
+  }
+
+  /** Starts threads while tasks wait for room (see the module doc for the policy). */
+  private grow(): void {
+    if (this.closing || this.backlog.length === 0 || this.slots.length >= this.options.size) return;
+    // One step at a time: a thread still loading will take some of the backlog.
+    if (this.slots.some((slot) => !slot.ready)) return;
+    const now = performance.now();
+    const blocked = this.slots.every((slot) => {
+      const started = slot.runs[0]?.started;
+      return started !== undefined && now - started >= BLOCKED_MS;
+    });
+    if (blocked) {
+      while (this.slots.length < this.options.size) this.spawnExtra();
+      return;
+    }
+    if (this.averageMs !== undefined && this.averageMs < 1 && this.slots.length < this.fastThreads) {
+      this.spawnExtra();
+      return;
+    }
+    // Look again once the current tasks have had BLOCKED_MS.
+    this.growTimer ??= setTimeout(() => {
+      this.growTimer = undefined;
+      this.grow();
+    }, BLOCKED_MS);
+    this.growTimer.unref();
+  }
+
+  /** A thread beyond the first; if it cannot load, it leaves the pool (a later grow retries). */
+  private spawnExtra(): void {
+    const loading = this.spawn();
+    // spawn() adds the slot synchronously.
+    const slot = this.slots.at(-1)!;
+    loading.catch(() => {
+      void slot.thread.terminate();
+      const index = this.slots.indexOf(slot);
+      if (index >= 0) this.slots.splice(index, 1);
+      this.schedulePump();
+    });
   }
 
   /** Starts the timeout clock of the thread's current task. */
@@ -266,6 +326,7 @@ export class ExecutorPool implements Executor {
             loaded = true;
             slot.ready = true;
             resolve(message.names);
+            this.options.onThreadReady?.(this.slots.filter((ready) => ready.ready).length);
             this.pump();
             this.options.onSlotFree?.();
             return;

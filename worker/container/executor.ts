@@ -22,6 +22,8 @@ export interface ExecutorOptions {
   onProgress?: (id: string, json: string) => void;
   /** Called when a slot becomes free (a task ended or a thread became ready). */
   onSlotFree?: () => void;
+  /** Called when an execution thread has loaded the tasks module: how many are ready now. */
+  onThreadReady?: (threads: number) => void;
 }
 
 export interface Executor {

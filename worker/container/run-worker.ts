@@ -115,6 +115,8 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
     tasksUrl: tasksModuleUrl(options.tasks),
     killGraceMs: options.killGrace,
     onSlotFree: () => producer?.slotFreed(),
+    onThreadReady: (threads) =>
+      logger.log('info', 'thread_started', { threads, concurrency: options.concurrency }),
     onProgress: (id, json) => {
       const entry = running.get(id);
       if (!entry) return;
