@@ -102,8 +102,7 @@ where t.id = owned.id and t.attempt = owned.attempt and t.worker_id = $3 and t.s
 returning t.id`,
     taskCompleteMany: `
 with input as (
-  select x.* from jsonb_array_elements($1::jsonb) as e(value)
-  cross join lateral jsonb_to_record(e.value) as x(id text, attempt int, result jsonb, duration float8)
+  select * from jsonb_to_recordset($1::jsonb) as x(id text, attempt int, result jsonb, duration float8)
 )
 update ${tasks} t
 set status = 'COMPLETED', result = input.result, duration = input.duration,
@@ -115,8 +114,7 @@ returning t.id, t.queue, t.name, t.attempt`,
     taskFailMany: `
 with input as (
   select x.*, x.retryable and t.retry_count < coalesce(t.max_retries, 0) as retry
-  from jsonb_array_elements($1::jsonb) as e(value)
-  cross join lateral jsonb_to_record(e.value) as x(
+  from jsonb_to_recordset($1::jsonb) as x(
     id text, attempt int, error text, error_type text, error_stack text, duration float8, retryable boolean)
   join ${tasks} t on t.id = x.id
 )
