@@ -1,7 +1,7 @@
 /**
  * Stores validated tasks: one prepared statement for a single task, one `jsonb_to_recordset`
- * insert for many. The bulk insert returns only the columns the database decides (id, run_at,
- * created_at); the client builds the rest of each {@link Task} from what it sent, and reads
+ * insert for many. The bulk insert returns only the columns the database decides (id and the
+ * two times, as epoch milliseconds); the client builds the rest of each {@link Task} from what it sent, and reads
  * back only the rows that conflicted (a `uniqueKey` hit or a re-run of the same ids).
  * @module
  */
@@ -35,7 +35,7 @@ function recordJson(id: string, task: ValidatedTask): string {
 
 /** The task as the insert stored it: the input plus the columns' defaults. */
 function newTask(id: string, task: ValidatedTask, row: Row): Task {
-  const createdAt = row.created_at as Date;
+  const createdAt = new Date(Number(row.created_at_ms));
   return {
     id,
     name: task.name,
@@ -47,7 +47,7 @@ function newTask(id: string, task: ValidatedTask, row: Row): Task {
     timeout: task.timeout,
     retryCount: 0,
     maxRetries: task.maxRetries,
-    runAt: row.run_at as Date,
+    runAt: new Date(Number(row.run_at_ms)),
     result: null,
     error: null,
     errorType: null,
@@ -102,8 +102,15 @@ async function insertMany(
 ): Promise<InsertedTasks> {
   const ids = validated.map(() => newTaskId());
   const payload = [`[${validated.map((task, i) => recordJson(ids[i] as string, task)).join(',')}]`];
+  const deduplicate = validated.some((task) => task.uniqueKey !== null);
   for (let attempt = 1; ; attempt++) {
-    const { rows } = await db.query(sql.taskInsertMany, payload, { prepare: true });
+    const { rows } = await db.query(
+      deduplicate ? sql.taskInsertManyDeduplicated : sql.taskInsertMany,
+      payload,
+      {
+        prepare: true,
+      },
+    );
     const insertedRows = new Map<string, Row>();
     for (const row of rows) insertedRows.set(row.id as string, row);
     const tasks: (Task | undefined)[] = [];

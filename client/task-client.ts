@@ -151,7 +151,8 @@ export function createTaskClient<R extends TaskRegistry = TaskRegistry>(
   async function insert(validated: readonly ValidatedTask[]): Promise<Task[]> {
     const { tasks, created } = await insertTasks(db, sql, validated);
     // Only tasks this call inserted: a uniqueKey hit returns an older task, already announced.
-    await publish(created.map((task) => createTaskEvent('task_created', task)));
+    // Events are built only when there is a notifier (a bulk insert would build one per task).
+    if (notifier) await publish(created.map((task) => createTaskEvent('task_created', task)));
     return tasks;
   }
 

@@ -173,14 +173,18 @@ describe.each(driverCases)('client on $name', (driver) => {
 
   it('returns from createTasks exactly the tasks getTask reads back', async () => {
     const runAt = new Date(Date.now() + 60_000);
-    const tasks = await client.createTasks([
+    const plain = [
       { name: 'app.tasks.mixed', args: [{ b: 1, a: [true, null, 'x'] }], kwargs: { z: 1.5, y: 'é' } },
       { name: 'app.tasks.mixed', queue: 'emails', priority: -3, timeout: null, maxRetries: 7, runAt },
-      { name: 'app.tasks.mixed', delay: 30, uniqueKey: `mixed:${driver.name}`, timeout: 5 },
-    ]);
-    for (const task of tasks) expect(await client.getTask(task.id)).toEqual(task);
-    expect(tasks[1]!.runAt.getTime()).toBe(runAt.getTime());
-    expect(tasks[2]!.runAt.getTime() - tasks[2]!.createdAt.getTime()).toBe(30_000);
+      { name: 'app.tasks.mixed', delay: 30.0005, timeout: 5 },
+    ];
+    // Without a uniqueKey in the batch, and with one (a different statement).
+    for (const batch of [plain, [...plain, { name: 'app.tasks.mixed', uniqueKey: `mixed:${driver.name}` }]]) {
+      const tasks = await client.createTasks(batch);
+      for (const task of tasks) expect(await client.getTask(task.id)).toEqual(task);
+      expect(tasks[1]!.runAt.getTime()).toBe(runAt.getTime());
+      expect(tasks[2]!.runAt.getTime() - tasks[2]!.createdAt.getTime()).toBeGreaterThanOrEqual(30_000);
+    }
   });
 
   it('returns the unfinished task of a uniqueKey instead of a duplicate', async () => {
