@@ -49,7 +49,8 @@ export async function claimTasks(context: ClaimContext, limit: number): Promise<
     queue: row.queue as string,
     timeout: row.timeout as number | null,
     priority: row.priority as number,
-    position: ((row.retry_count as number) === 0 ? (row.created_at as Date) : (row.run_at as Date)).getTime(),
+    // Epoch microseconds (int8, a string from most drivers): exact in a double until 2255.
+    position: Number(row.position_us),
   }));
   // UPDATE ... RETURNING does not keep the claim's order; restore it.
   tasks.sort((a, b) => b.priority - a.priority || a.position - b.position || (a.id < b.id ? -1 : 1));

@@ -20,13 +20,15 @@ const backoff = (retryCount: string, base: string, cap: string) =>
 
 // A retry goes after fresh tasks that were created before it became due again: queue position
 // is created_at for fresh tasks and run_at for retries (matches tasks_claim_idx).
-const POSITION = `(case when retry_count = 0 then created_at else run_at end)`;
+const position = (alias = '') =>
+  `(case when ${alias}retry_count = 0 then ${alias}created_at else ${alias}run_at end)`;
 
 export interface WorkerStatements {
   /**
    * Claims up to $1 due `PENDING` tasks in priority / queue-position order for worker $2 with
    * a lease of $3 seconds, filling a null `max_retries` with the worker default $4; $5 = now.
-   * `…ForQueues` adds $6 = text[] of queues.
+   * `…ForQueues` adds $6 = text[] of queues. Rows come back in no particular order, with
+   * `position_us` (the queue position in epoch microseconds, int8) to sort them by.
    */
   readonly taskClaim: string;
   readonly taskClaimForQueues: string;
@@ -81,12 +83,12 @@ set status = 'PROGRESS',
 where t.id = any(array(
   select id from ${tasks}
   where status = 'PENDING' and run_at <= coalesce($5::timestamptz, now())${queueFilter}
-  order by priority desc, ${POSITION}, id
+  order by priority desc, ${position()}, id
   limit $1
   for update skip locked
 ))
-returning t.id, t.name, t.args, t.kwargs, t.queue, t.priority, t.timeout, t.attempt, t.retry_count,
-          t.max_retries, t.created_at, t.run_at`;
+returning t.id, t.name, t.args, t.kwargs, t.queue, t.priority, t.timeout, t.attempt, t.max_retries,
+          (extract(epoch from ${position('t.')}) * 1000000)::int8 as position_us`;
   const history = (attempt: string, message: string, type: string, now: string) =>
     `jsonb_path_query_array(t.error_history || jsonb_build_array(jsonb_build_object(
        'attempt', ${attempt}, 'message', left(${message}, 2000), 'type', ${type}, 'at', ${now})),

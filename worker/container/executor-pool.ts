@@ -97,7 +97,8 @@ export class ExecutorPool implements Executor {
     const ms = this.averageMs;
     if (ms === undefined || ms >= 1) return 1;
     if (ms >= 0.25) return 4;
-    return 16;
+    if (ms >= 0.05) return 16;
+    return 64;
   }
 
   /**
