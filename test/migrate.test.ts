@@ -108,6 +108,22 @@ describe('migrate', () => {
     await expect(migrate(db, { schema })).rejects.toMatchObject({ code: 'SCHEMA_TOO_NEW' });
   });
 
+  it('a worker refuses an unmigrated or newer schema, and exits without hanging on its threads', async () => {
+    const bare = schemaFor('migworker');
+    const run = (schema: string) =>
+      runCli(['run', '--tasks', 'test/fixtures/tasks.ts', '--schema', schema, '--notifier', 'none']);
+    const unmigrated = await run(bare);
+    expect(unmigrated.code).not.toBe(0);
+    expect(unmigrated.stderr).toMatch(/expected \d+: run "task-worker migrate" first/);
+
+    const future = schemaFor('migworkernew');
+    await migrate(db, { schema: future });
+    await db.query(`insert into "${future}".migrations (id, name) values (999, 'from_the_future')`);
+    const newer = await run(future);
+    expect(newer.code).not.toBe(0);
+    expect(newer.stderr).toMatch(/newer than this worker/);
+  }, 30_000);
+
   it('the CLI explains a missing database and an unknown option', async () => {
     const missing = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
       const child = spawn(process.execPath, ['bin/task-worker.js', 'migrate'], {

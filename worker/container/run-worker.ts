@@ -90,19 +90,9 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
     });
   }
 
-  const version = await schemaVersion(db, options.schema);
-  if (version !== LATEST_MIGRATION) {
-    if (ownsDb) await db.close();
-    throw new SchemaError(
-      version > LATEST_MIGRATION ? 'SCHEMA_TOO_NEW' : 'MIGRATION_FAILED',
-      version > LATEST_MIGRATION
-        ? `Schema "${options.schema}" is at version ${version}, newer than this worker (${LATEST_MIGRATION}); upgrade edge-task-worker.`
-        : `Schema "${options.schema}" is at version ${version}, expected ${LATEST_MIGRATION}: run "task-worker migrate" first.`,
-    );
-  }
-
-  // Best effort: a role that does not own the table gets a warning, not an error.
-  await db.query(sql.taskTableAnalyze).catch(() => undefined);
+  // Read while the threads load (below); checked before anything else touches the table.
+  const versionRead = schemaVersion(db, options.schema);
+  versionRead.catch(() => undefined);
 
   const stats: WorkerStats = { running: 0, completed: 0, failed: 0, retried: 0, lost: 0 };
   const running = new Map<string, Running>();
@@ -177,11 +167,31 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
     );
   }
 
-  const taskNames = await pool.start().catch(async (error: unknown) => {
+  // Start-up runs side by side: the first thread loads the tasks module while the schema
+  // version is read and the table analysed (the first claim waits for all three).
+  const loading = pool.start();
+  loading.catch(() => undefined);
+  const abandon = async (error: unknown): Promise<never> => {
+    await loading.catch(() => undefined);
     await pool.close();
     if (ownsDb) await db.close();
     throw error;
-  });
+  };
+  const version = await versionRead.catch(abandon);
+  if (version !== LATEST_MIGRATION) {
+    await abandon(
+      new SchemaError(
+        version > LATEST_MIGRATION ? 'SCHEMA_TOO_NEW' : 'MIGRATION_FAILED',
+        version > LATEST_MIGRATION
+          ? `Schema "${options.schema}" is at version ${version}, newer than this worker (${LATEST_MIGRATION}); upgrade edge-task-worker.`
+          : `Schema "${options.schema}" is at version ${version}, expected ${LATEST_MIGRATION}: run "task-worker migrate" first.`,
+      ),
+    );
+  }
+  // Best effort: a role that does not own the table gets a warning, not an error.
+  const analyzed = db.query(sql.taskTableAnalyze).catch(() => undefined);
+  const taskNames = await loading.catch(abandon);
+  await analyzed;
 
   producer = new Producer({
     db,
