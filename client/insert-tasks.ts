@@ -33,9 +33,22 @@ function recordJson(id: string, task: ValidatedTask): string {
   );
 }
 
+/**
+ * `run_at` of a task inserted at `nowUs` (epoch µs) as Postgres computes it: the given runAt,
+ * or now() + make_interval(secs => delay), which rounds delay to whole µs half to even
+ * (`rint`), floored to the millisecond like the drivers' Dates.
+ */
+function runAtMs(task: ValidatedTask, nowUs: number): number {
+  if (task.runAt !== null) return Date.parse(task.runAt);
+  const scaled = task.delay * 1e6;
+  let delayUs = Math.round(scaled);
+  if (delayUs - scaled === 0.5 && delayUs % 2 !== 0) delayUs -= 1;
+  return Math.floor((nowUs + delayUs) / 1000);
+}
+
 /** The task as the insert stored it: the input plus the columns' defaults. */
-function newTask(id: string, task: ValidatedTask, row: Row): Task {
-  const createdAt = new Date(Number(row.created_at_ms));
+function newTask(id: string, task: ValidatedTask, createdAtMs: number, runAtMs: number): Task {
+  const createdAt = new Date(createdAtMs);
   return {
     id,
     name: task.name,
@@ -47,7 +60,7 @@ function newTask(id: string, task: ValidatedTask, row: Row): Task {
     timeout: task.timeout,
     retryCount: 0,
     maxRetries: task.maxRetries,
-    runAt: new Date(Number(row.run_at_ms)),
+    runAt: new Date(runAtMs),
     result: null,
     error: null,
     errorType: null,
@@ -102,15 +115,21 @@ async function insertMany(
 ): Promise<InsertedTasks> {
   const ids = validated.map(() => newTaskId());
   const payload = [`[${validated.map((task, i) => recordJson(ids[i] as string, task)).join(',')}]`];
-  const deduplicate = validated.some((task) => task.uniqueKey !== null);
-  for (let attempt = 1; ; attempt++) {
-    const { rows } = await db.query(
-      deduplicate ? sql.taskInsertManyDeduplicated : sql.taskInsertMany,
-      payload,
-      {
-        prepare: true,
-      },
+  if (!validated.some((task) => task.uniqueKey !== null)) {
+    const { rows } = await db.query(sql.taskInsertMany, payload, { prepare: true });
+    const inserted = Number(rows[0]?.inserted);
+    if (inserted !== validated.length) {
+      throw new TaskWorkerError('INSERT_FAILED', `Inserted ${inserted} of ${validated.length} tasks.`);
+    }
+    const nowUs = Number(rows[0]?.now_us);
+    const createdAtMs = Math.floor(nowUs / 1000);
+    const tasks = validated.map((task, i) =>
+      newTask(ids[i] as string, task, createdAtMs, runAtMs(task, nowUs)),
     );
+    return { tasks, created: tasks };
+  }
+  for (let attempt = 1; ; attempt++) {
+    const { rows } = await db.query(sql.taskInsertManyDeduplicated, payload, { prepare: true });
     const insertedRows = new Map<string, Row>();
     for (const row of rows) insertedRows.set(row.id as string, row);
     const tasks: (Task | undefined)[] = [];
@@ -120,7 +139,7 @@ async function insertMany(
       const id = ids[i] as string;
       const row = insertedRows.get(id);
       if (row) {
-        const stored = newTask(id, task, row);
+        const stored = newTask(id, task, Number(row.created_at_ms), Number(row.run_at_ms));
         tasks.push(stored);
         created.push(stored);
       } else {

@@ -10,6 +10,7 @@ import {
   parseTaskEvent,
   publishTaskEvents,
   taskChannel,
+  taskCreatedEvents,
   type PublishTaskEventsOptions,
   type TaskEvent,
 } from '../src/notifications/task-events.ts';
@@ -151,8 +152,7 @@ export function createTaskClient<R extends TaskRegistry = TaskRegistry>(
   async function insert(validated: readonly ValidatedTask[]): Promise<Task[]> {
     const { tasks, created } = await insertTasks(db, sql, validated);
     // Only tasks this call inserted: a uniqueKey hit returns an older task, already announced.
-    // Events are built only when there is a notifier (a bulk insert would build one per task).
-    if (notifier) await publish(created.map((task) => createTaskEvent('task_created', task)));
+    if (notifier) await publish(taskCreatedEvents(created));
     return tasks;
   }
 

@@ -177,6 +177,8 @@ describe.each(driverCases)('client on $name', (driver) => {
       { name: 'app.tasks.mixed', args: [{ b: 1, a: [true, null, 'x'] }], kwargs: { z: 1.5, y: 'é' } },
       { name: 'app.tasks.mixed', queue: 'emails', priority: -3, timeout: null, maxRetries: 7, runAt },
       { name: 'app.tasks.mixed', delay: 30.0005, timeout: 5 },
+      // Postgres rounds a delay to whole microseconds, half to even.
+      ...[0.0000025, 1.0000015, 0.9999995].map((delay) => ({ name: 'app.tasks.mixed', delay })),
     ];
     // Without a uniqueKey in the batch, and with one (a different statement).
     for (const batch of [plain, [...plain, { name: 'app.tasks.mixed', uniqueKey: `mixed:${driver.name}` }]]) {

@@ -16,6 +16,7 @@ import {
   queueChannel,
   TASK_EVENT_NAMES,
   taskChannel,
+  taskCreatedEvents,
   taskEventChannels,
   type TaskEvent,
 } from '../src/notifications/task-events.ts';
@@ -159,6 +160,16 @@ describe('task events', () => {
     expect(await reports.until(1)).toEqual([null]);
     expect(waiter.events).toHaveLength(1);
     await notifier.close();
+  });
+
+  it('a bulk creation builds one task_created per queue, the first task of each', () => {
+    const tasks = [task('emails'), task('reports'), task('emails'), task('reports'), task('default')];
+    expect(taskCreatedEvents(tasks).map((e) => [e.event, e.queue, e.taskId])).toEqual([
+      ['task_created', 'emails', tasks[0]!.id],
+      ['task_created', 'reports', tasks[1]!.id],
+      ['task_created', 'default', tasks[4]!.id],
+    ]);
+    expect(taskCreatedEvents([])).toEqual([]);
   });
 
   it('keep two schemas on one transport apart', async () => {

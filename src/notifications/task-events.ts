@@ -83,6 +83,22 @@ export function createTaskEvent(
   };
 }
 
+/**
+ * The `task_created` events worth publishing for `tasks` created by one call: one per queue.
+ * `task_created` goes only to the wake-up channels, where {@link publishTaskEvents} sends one
+ * message per queue anyway, so a bulk insert need not build an event per task.
+ */
+export function taskCreatedEvents(
+  tasks: readonly Pick<Task, 'id' | 'queue' | 'name' | 'attempt'>[],
+): TaskEvent[] {
+  const at = new Date();
+  const byQueue = new Map<string, TaskEvent>();
+  for (const task of tasks) {
+    if (!byQueue.has(task.queue)) byQueue.set(task.queue, createTaskEvent('task_created', task, at));
+  }
+  return [...byQueue.values()];
+}
+
 /** The channel of one task's events: `<prefix>:task:<taskId>`. */
 export function taskChannel(prefix: string, taskId: string): string {
   return `${prefix}:task:${taskId}`;

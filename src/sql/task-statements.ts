@@ -15,17 +15,19 @@ const epochMs = (column: string) => `floor(extract(epoch from ${column}) * 1000)
 export interface TaskStatements {
   /**
    * Inserts N tasks from one JSON array param ($1) of
-   * `{id,name,args,kwargs,queue,priority,timeout,max_retries,run_at,delay,unique_key}` and
-   * returns `id, run_at_ms, created_at_ms` (epoch milliseconds, int8) of each (the client
-   * knows every other column). For batches without a `unique_key`: no conflict handling, which
-   * makes Postgres skip a speculative check of the unique indexes per row (~20% of the
-   * statement); ids are fresh and random, so a conflict would be an error, not a duplicate.
+   * `{id,name,args,kwargs,queue,priority,timeout,max_retries,run_at,delay,unique_key}`, for
+   * batches without a `unique_key`, and returns one row: `inserted` (the count) and `now_us`
+   * (the database's now(), epoch microseconds, int8): the client knows every column from that.
+   * No conflict handling, which spares Postgres a speculative check of the unique indexes per
+   * row; ids are fresh and random, so a conflict would be an error, not a duplicate. Sending
+   * no row per task back took ~8% more off the statement.
    */
   readonly taskInsertMany: string;
   /**
-   * `taskInsertMany` for batches with a `unique_key`: `on conflict do nothing`, so it returns
-   * only the rows it inserted. An input left out conflicted: its id exists (a re-run of the
-   * same call) or its `unique_key` has an unfinished task; `taskInsertConflicts` reads those.
+   * `taskInsertMany` for batches with a `unique_key`: `on conflict do nothing`, returning
+   * `id, run_at_ms, created_at_ms` (epoch milliseconds, int8) of the rows it inserted. An input
+   * left out conflicted: its id exists (a re-run of the same call) or its `unique_key` has an
+   * unfinished task; `taskInsertConflicts` reads those.
    */
   readonly taskInsertManyDeduplicated: string;
   /**
@@ -53,18 +55,22 @@ export interface TaskStatements {
 /** Builds the task statements for `schema`. */
 export function taskStatements(schema: string): TaskStatements {
   const tasks = `${quoteSchema(schema)}.tasks`;
-  const insertMany = (onConflict: string) => `
+  const insertSelect = `
 insert into ${tasks} (id, name, args, kwargs, queue, priority, timeout, max_retries, run_at, unique_key)
 select id, name, args, kwargs, queue, priority, timeout, max_retries,
        coalesce(run_at, now() + make_interval(secs => coalesce(delay, 0))), unique_key
 from jsonb_to_recordset($1::jsonb) as x(
   id text, name text, args jsonb, kwargs jsonb, queue text, priority int, timeout int,
-  max_retries int, run_at timestamptz, delay float8, unique_key text)
-${onConflict}
-returning id, ${epochMs('run_at')} as run_at_ms, ${epochMs('created_at')} as created_at_ms`;
+  max_retries int, run_at timestamptz, delay float8, unique_key text)`;
   return {
-    taskInsertMany: insertMany(''),
-    taskInsertManyDeduplicated: insertMany('on conflict do nothing'),
+    taskInsertMany: `
+with inserted as (${insertSelect}
+  returning 1
+)
+select count(*)::int as inserted, (extract(epoch from now()) * 1000000)::int8 as now_us from inserted`,
+    taskInsertManyDeduplicated: `${insertSelect}
+on conflict do nothing
+returning id, ${epochMs('run_at')} as run_at_ms, ${epochMs('created_at')} as created_at_ms`,
     taskInsertConflicts: `
 select * from ${tasks} where id = any($1::text[])
 union all
