@@ -9,9 +9,11 @@
  * Threads start on demand. Loading one costs ~30-300 ms of CPU (more for TypeScript) and
  * ~10-20 MiB, and short tasks gain nothing from more threads than idle cores: one thread
  * runs ~40,000 no-op tasks/s. So the pool starts with one thread and adds threads while tasks
- * wait for room: up to `availableParallelism() - 1` while tasks are sub-millisecond, and all
- * of `size` once every thread has been on its current task for {@link BLOCKED_MS} (slow or
- * waiting tasks, where concurrency is what matters).
+ * wait for room: one at a time up to `availableParallelism() - 1` while tasks are
+ * sub-millisecond; and, once every thread has been on its current task for
+ * {@link BLOCKED_MS} (slow or waiting tasks, where concurrency is what matters), one per
+ * waiting task up to `size`. A thread idle for `idleThreadMs` (default 60 s) stops again,
+ * down to one, so memory goes back down after a burst.
  * @module
  */
 import { availableParallelism } from 'node:os';
@@ -42,6 +44,10 @@ interface Slot {
   runs: Run[];
   timeoutTimer?: NodeJS.Timeout;
   killTimer?: NodeJS.Timeout;
+  /** When it last got or finished a task (performance.now()). */
+  lastActive: number;
+  /** Terminated for being idle: its exit is expected. */
+  retired?: boolean;
 }
 
 /** A thread on the same task this long counts as busy: more threads may start. */
@@ -65,6 +71,8 @@ export class ExecutorPool implements Executor {
   private pumpScheduled = false;
   private closing = false;
   private growTimer: NodeJS.Timeout | undefined;
+  private retireTimer: NodeJS.Timeout | undefined;
+  private readonly idleThreadMs: number;
   /** Most threads worth starting for sub-millisecond tasks: one per core left to this thread. */
   private readonly fastThreads: number;
 
@@ -72,6 +80,7 @@ export class ExecutorPool implements Executor {
     this.options = options;
     this.killGraceMs = options.killGraceMs ?? 1000;
     this.fastThreads = Math.max(1, Math.min(options.size, availableParallelism() - 1));
+    this.idleThreadMs = options.idleThreadMs ?? 60_000;
   }
 
   /** Threads started so far (loading ones included). */
@@ -85,7 +94,26 @@ export class ExecutorPool implements Executor {
    * the thread cannot load the module.
    */
   async start(): Promise<string[]> {
-    return await this.spawn();
+    const names = await this.spawn();
+    this.retireTimer = setInterval(() => this.retireIdle(), Math.min(10_000, this.idleThreadMs / 2));
+    this.retireTimer.unref();
+    return names;
+  }
+
+  /** Stops threads that had nothing to do for `idleThreadMs`, keeping one. */
+  private retireIdle(): void {
+    if (this.closing || this.backlog.length > 0) return;
+    const now = performance.now();
+    for (const slot of [...this.slots]) {
+      if (this.slots.length <= 1) return;
+      if (!slot.ready || slot.runs.length > 0 || slot.killTimer) continue;
+      if (now - slot.lastActive < this.idleThreadMs) continue;
+      slot.retired = true;
+      this.slots.splice(this.slots.indexOf(slot), 1);
+      this.clearTimers(slot);
+      void slot.thread.terminate();
+      this.options.onThreadRetired?.(this.slots.length);
+    }
   }
 
   /**
@@ -148,6 +176,7 @@ export class ExecutorPool implements Executor {
   async close(): Promise<void> {
     this.closing = true;
     clearTimeout(this.growTimer);
+    clearInterval(this.retireTimer);
     const stopped = { ok: false as const, error: abortError('Worker stopped'), duration: 0, aborted: true };
     for (const run of this.backlog.splice(0)) run.resolve(stopped);
     const exits = this.slots.map((slot) => {
@@ -178,6 +207,7 @@ export class ExecutorPool implements Executor {
       if (room <= 0) continue;
       const batch = this.backlog.splice(0, room);
       const wasIdle = slot.runs.length === 0;
+      slot.lastActive = performance.now();
       slot.runs.push(...batch);
       slot.thread.postMessage({ type: 'run', tasks: batch.map((run) => run.task) });
       if (wasIdle) this.startHead(slot);
@@ -196,7 +226,9 @@ export class ExecutorPool implements Executor {
       return started !== undefined && now - started >= BLOCKED_MS;
     });
     if (blocked) {
-      while (this.slots.length < this.options.size) this.spawnExtra();
+      // One thread per waiting task, up to the size.
+      const wanted = Math.min(this.options.size - this.slots.length, this.backlog.length);
+      for (let i = 0; i < wanted; i++) this.spawnExtra();
       return;
     }
     if (this.averageMs !== undefined && this.averageMs < 1 && this.slots.length < this.fastThreads) {
@@ -270,6 +302,7 @@ export class ExecutorPool implements Executor {
   }
 
   private onResults(slot: Slot, results: ThreadResult[]): void {
+    slot.lastActive = performance.now();
     for (const result of results) {
       const index = slot.runs.findIndex((run) => run.task.id === result.id);
       if (index < 0) continue; // aborted earlier, already resolved
@@ -316,7 +349,7 @@ export class ExecutorPool implements Executor {
       const thread = new Worker(threadFile, {
         workerData: { tasksUrl: this.options.tasksUrl } satisfies ThreadData,
       });
-      const slot: Slot = existing ?? { thread, ready: false, runs: [] };
+      const slot: Slot = existing ?? { thread, ready: false, runs: [], lastActive: performance.now() };
       slot.thread = thread;
       slot.ready = false;
       if (!existing) this.slots.push(slot);
@@ -348,7 +381,7 @@ export class ExecutorPool implements Executor {
         if (!loaded) reject(new ConfigError(`Execution thread failed to start: ${error.message}`));
       });
       thread.on('exit', (code) => {
-        if (slot.thread !== thread || this.closing || !loaded) return;
+        if (slot.thread !== thread || slot.retired || this.closing || !loaded) return;
         // The thread died on its own (process.exit in a handler, out of memory): its current
         // task fails as retryable, the rest move to other threads, and a new thread starts.
         const head = slot.runs[0];

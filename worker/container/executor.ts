@@ -19,11 +19,15 @@ export interface ExecutorOptions {
   tasksUrl: string;
   /** Wait between the abort signal and terminating a thread, in ms (default: 1000). */
   killGraceMs?: number;
+  /** A thread with no task for this long stops, down to one (default: 60,000 ms). */
+  idleThreadMs?: number;
   onProgress?: (id: string, json: string) => void;
   /** Called when a slot becomes free (a task ended or a thread became ready). */
   onSlotFree?: () => void;
   /** Called when an execution thread has loaded the tasks module: how many are ready now. */
   onThreadReady?: (threads: number) => void;
+  /** Called when an idle execution thread was stopped: how many are left. */
+  onThreadRetired?: (threads: number) => void;
 }
 
 export interface Executor {

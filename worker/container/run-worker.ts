@@ -107,6 +107,7 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
     onSlotFree: () => producer?.slotFreed(),
     onThreadReady: (threads) =>
       logger.log('info', 'thread_started', { threads, concurrency: options.concurrency }),
+    onThreadRetired: (threads) => logger.log('info', 'thread_stopped', { threads, reason: 'idle' }),
     onProgress: (id, json) => {
       const entry = running.get(id);
       if (!entry) return;

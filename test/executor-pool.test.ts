@@ -1,0 +1,51 @@
+/**
+ * The execution thread pool on its own (real worker threads, no database): it grows for tasks
+ * that hold their threads, runs them side by side, and gives idle threads back.
+ */
+import { pathToFileURL } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ExecutorPool } from '../worker/container/executor-pool.ts';
+import type { ThreadTask } from '../worker/container/thread-protocol.ts';
+
+const tasksUrl = pathToFileURL('test/fixtures/tasks.ts').href;
+let pool: ExecutorPool | undefined;
+afterEach(async () => {
+  await pool?.close();
+  pool = undefined;
+});
+
+const sleepTask = (i: number, ms: number): ThreadTask => ({
+  id: `sleep-${i}`,
+  name: 'test.sleep',
+  args: [ms],
+  kwargs: {},
+  attempt: 1,
+});
+
+async function until(check: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!check()) {
+    if (performance.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('execution thread pool', () => {
+  it('grows to its size for tasks that hold their threads, then retires idle threads down to one', async () => {
+    pool = new ExecutorPool({ size: 4, tasksUrl, idleThreadMs: 300 });
+    expect(await pool.start()).toContain('test.sleep');
+    expect(pool.threads).toBe(1);
+    const started = performance.now();
+    const outcomes = await Promise.all([0, 1, 2, 3].map((i) => pool!.run(sleepTask(i, 800), 10)));
+    const elapsed = performance.now() - started;
+    expect(outcomes.map((outcome) => outcome.ok)).toEqual([true, true, true, true]);
+    expect(pool.threads).toBe(4);
+    // Side by side, not one after another (4 × 800 ms).
+    expect(elapsed).toBeLessThan(2400);
+    await until(() => pool!.threads === 1, 5000);
+    // The remaining thread still runs tasks, and the pool can grow again.
+    const again = await Promise.all([0, 1].map((i) => pool!.run(sleepTask(10 + i, 300), 10)));
+    expect(again.map((outcome) => outcome.ok)).toEqual([true, true]);
+    expect(pool.threads).toBe(2);
+  }, 20_000);
+});
