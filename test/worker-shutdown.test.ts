@@ -2,13 +2,23 @@
  * Graceful shutdown with real signals: the first SIGTERM lets the running task finish and
  * claims nothing new, then exits 0; a second SIGTERM puts the running task back at once.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createTaskClient } from '../client/task-client.ts';
+import {
+  parseTaskEvent,
+  queueChannel,
+  taskChannel,
+  type TaskEvent,
+} from '../src/notifications/task-events.ts';
+import { createRedisNotifier } from '../src/node/notifications/redis-notifier.ts';
+import { startRedis, stopAllRedis } from './support/private-redis.ts';
+import { freePort } from './support/services.ts';
 import { useTestSchema } from './support/test-schema.ts';
 import { eventually, startWorkerProcess } from './support/worker-process.ts';
 
 const t = useTestSchema('shutdown');
 const client = () => createTaskClient({ database: t.db, schema: t.schema });
+afterAll(stopAllRedis);
 
 describe('graceful shutdown', () => {
   it('SIGTERM during a 3 s task: it completes, nothing new is claimed, exit 0', async () => {
@@ -57,6 +67,46 @@ describe('graceful shutdown', () => {
       count: 1,
       taskIds: [long.id],
     });
+  }, 20_000);
+
+  it('a task put back at shutdown is announced, so other workers take it at once', async () => {
+    const port = await freePort();
+    await startRedis(port);
+    const url = `redis://127.0.0.1:${port}`;
+    const listener = createRedisNotifier({ url, onError: () => undefined });
+    const heard: Array<{ channel: string; event: TaskEvent | null }> = [];
+    const long = await client().createTask('test.sleep_ignoring_signal', {
+      args: [10_000],
+      queue: 'handover',
+    });
+    for (const channel of [queueChannel(t.schema, 'handover'), taskChannel(t.schema, long.id)]) {
+      await listener.subscribe(channel, (message) => heard.push({ channel, event: parseTaskEvent(message) }));
+    }
+    const worker = startWorkerProcess({
+      databaseUrl: t.databaseUrl,
+      schema: t.schema,
+      args: ['--poll-interval', '50', '--queues', 'handover', '--notifier', 'redis'],
+      env: { REDIS_URL: url },
+    });
+    try {
+      await eventually(async () => (await client().getTask(long.id))?.status === 'PROGRESS');
+      worker.child.kill('SIGTERM');
+      await worker.waitFor('worker_stopping');
+      // Past the window in which a repeated signal counts as the same one.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      worker.child.kill('SIGTERM');
+      expect(await worker.exited).toBe(0);
+      const requeued = await eventually(async () => {
+        const found = heard.filter((entry) => entry.event?.event === 'task_requeued');
+        return found.length === 2 ? found : undefined;
+      }, 5000);
+      expect(requeued.map((entry) => entry.channel).sort()).toEqual(
+        [queueChannel(t.schema, 'handover'), taskChannel(t.schema, long.id)].sort(),
+      );
+      expect(requeued.every((entry) => entry.event?.taskId === long.id)).toBe(true);
+    } finally {
+      await listener.close();
+    }
   }, 20_000);
 
   it('grace runs out: an unfinished task is put back (fenced) and the worker exits 0', async () => {

@@ -82,12 +82,17 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
   const sql = workerStatements(options.schema);
   const now = () => options.now?.()?.toISOString() ?? null;
   const notifier = input.notifier;
+  // Publishes not yet sent: shutdown waits for them (briefly), so the wake-up for tasks it put
+  // back reaches other workers before the notifier closes.
+  const publishing = new Set<Promise<unknown>>();
   function publish(events: TaskEvent[]): void {
     if (!notifier || events.length === 0) return;
     // After the commit, never awaited on the hot path; a failure is only a lost hint.
-    void publishTaskEvents(notifier, options.schema, events, {
+    const sent = publishTaskEvents(notifier, options.schema, events, {
       onError: (error, { channel }) => logger.log('warn', 'notify_failed', { channel, error: String(error) }),
     });
+    publishing.add(sent);
+    void sent.finally(() => publishing.delete(sent));
   }
 
   // Read while the threads load (below); checked before anything else touches the table.
@@ -374,6 +379,10 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
     await Promise.all(unsubscribes.map((unsubscribe) => unsubscribe().catch(() => undefined)));
     await putBackRunning();
     await completer.drain();
+    await Promise.race([
+      Promise.allSettled([...publishing]),
+      new Promise((resolve) => setTimeout(resolve, PUBLISH_FLUSH_MS).unref()),
+    ]);
     await pool.close();
     if (ownsDb) await db.close();
     logger.log('info', 'worker_stopped', { workerId, ...stats });
@@ -396,6 +405,9 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
     },
   };
 }
+
+/** Longest a stopping worker waits for its last notifications to go out. */
+const PUBLISH_FLUSH_MS = 1000;
 
 function round(seconds: number): number {
   return Math.round(seconds * 1000) / 1000;
