@@ -1,6 +1,6 @@
 /**
  * edge-task-worker under test: the client (`createTaskClient` over node-postgres) enqueues, the
- * container worker (`runWorker`: one execution thread per slot, or with `isolation: 'none'`
+ * container worker (`runWorker`: execution threads started on demand, or with `isolation: 'none'`
  * handlers on its main thread) drains, in this process.
  * @module
  */
@@ -44,7 +44,7 @@ const WORKER_SETTINGS: Record<string, WorkerSettings> = {
   default: { concurrency: 10, pollInterval: DRAIN_POLL_MS, notifier: 'none' },
   best: { concurrency: 50, pollInterval: DRAIN_POLL_MS, notifier: 'none', isolation: 'none' },
   concurrency1: { concurrency: 1, pollInterval: DRAIN_POLL_MS, notifier: 'none' },
-  // Latency: the default mode's worker (10 threads), idle, woken by a notification or a poll.
+  // Latency: the default mode's worker, idle, woken by a notification or a poll.
   redis: { concurrency: 10, pollInterval: 1000, notifier: 'redis' },
   listen: { concurrency: 10, pollInterval: 1000, notifier: 'listen' },
   polling: { concurrency: 10, pollInterval: 1000, notifier: 'none' },
@@ -60,11 +60,11 @@ export const edgeTaskWorker: SystemDefinition = {
   modes: {
     drain: {
       default:
-        'runWorker: concurrency 10 (10 execution threads), pollInterval 100 ms, no notifier, other options default',
+        'runWorker: concurrency 10 (execution threads started on demand), pollInterval 100 ms, no notifier, other options default',
       best: 'runWorker: isolation none (handlers on the main thread), concurrency 50, pollInterval 100 ms, no notifier',
     },
     'drain-c1': {
-      concurrency1: 'runWorker: concurrency 1 (1 execution thread), pollInterval 100 ms, no notifier',
+      concurrency1: 'runWorker: concurrency 1 (one execution thread), pollInterval 100 ms, no notifier',
     },
     latency: {
       redis: 'Redis notifier (ioredis) in client and worker; worker concurrency 10, pollInterval 1000 ms',
