@@ -11,8 +11,10 @@ import type { WorkerStatements } from './sql/worker-statements.ts';
 export interface ClaimedTask {
   id: string;
   name: string;
-  args: unknown[];
-  kwargs: Record<string, unknown>;
+  /** `args` as JSON text; parsed where the handler runs. */
+  argsJson: string;
+  /** `kwargs` as JSON text. */
+  kwargsJson: string;
   attempt: number;
   queue: string;
   priority: number;
@@ -43,8 +45,8 @@ export async function claimTasks(context: ClaimContext, limit: number): Promise<
   const tasks = rows.map((row) => ({
     id: row.id as string,
     name: row.name as string,
-    args: row.args as unknown[],
-    kwargs: row.kwargs as Record<string, unknown>,
+    argsJson: row.args_json as string,
+    kwargsJson: row.kwargs_json as string,
     attempt: row.attempt as number,
     queue: row.queue as string,
     timeout: row.timeout as number | null,

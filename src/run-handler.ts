@@ -13,8 +13,10 @@ import type { JsonValue } from './task.ts';
 export interface RunnableTask {
   id: string;
   name: string;
-  args: unknown[];
-  kwargs: Record<string, unknown>;
+  /** JSON text of the args array, as stored. */
+  argsJson: string;
+  /** JSON text of the kwargs object, as stored. */
+  kwargsJson: string;
   attempt: number;
 }
 
@@ -33,7 +35,7 @@ export async function runHandler(
   const handler = Object.hasOwn(tasks, task.name) ? tasks[task.name] : undefined;
   if (!handler) return { ok: false, error: unknownTaskError(task.name, Object.keys(tasks)), duration: 0 };
   const ctx: TaskContext<Record<string, unknown>> = {
-    kwargs: task.kwargs,
+    kwargs: JSON.parse(task.kwargsJson) as Record<string, unknown>,
     signal: options.signal,
     taskId: task.id,
     name: task.name,
@@ -44,7 +46,7 @@ export async function runHandler(
   };
   let value: unknown;
   try {
-    value = await handler(...task.args, ctx);
+    value = await handler(...(JSON.parse(task.argsJson) as unknown[]), ctx);
   } catch (error) {
     return { ok: false, error: serializeError(error), duration: duration() };
   }

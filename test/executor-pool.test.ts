@@ -17,8 +17,8 @@ afterEach(async () => {
 const sleepTask = (i: number, ms: number): ThreadTask => ({
   id: `sleep-${i}`,
   name: 'test.sleep',
-  args: [ms],
-  kwargs: {},
+  argsJson: JSON.stringify([ms]),
+  kwargsJson: '{}',
   attempt: 1,
 });
 

@@ -28,7 +28,9 @@ export interface WorkerStatements {
    * Claims up to $1 due `PENDING` tasks in priority / queue-position order for worker $2 with
    * a lease of $3 seconds, filling a null `max_retries` with the worker default $4; $5 = now.
    * `…ForQueues` adds $6 = text[] of queues. Rows come back in no particular order, with
-   * `position_us` (the queue position in epoch microseconds, int8) to sort them by.
+   * `position_us` (the queue position in epoch microseconds, int8) to sort them by. `args` and
+   * `kwargs` come as JSON text (`args_json`, `kwargs_json`): parsed where the handler runs,
+   * which for the thread pool is the execution thread, not the worker's main thread.
    */
   readonly taskClaim: string;
   readonly taskClaimForQueues: string;
@@ -87,7 +89,8 @@ where t.id = any(array(
   limit $1
   for update skip locked
 ))
-returning t.id, t.name, t.args, t.kwargs, t.queue, t.priority, t.timeout, t.attempt, t.max_retries,
+returning t.id, t.name, t.args::text as args_json, t.kwargs::text as kwargs_json, t.queue, t.priority,
+          t.timeout, t.attempt, t.max_retries,
           (extract(epoch from ${position('t.')}) * 1000000)::int8 as position_us`;
   const history = (attempt: string, message: string, type: string, now: string) =>
     `jsonb_path_query_array(t.error_history || jsonb_build_array(jsonb_build_object(

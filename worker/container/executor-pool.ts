@@ -209,7 +209,15 @@ export class ExecutorPool implements Executor {
       const wasIdle = slot.runs.length === 0;
       slot.lastActive = performance.now();
       slot.runs.push(...batch);
-      slot.thread.postMessage({ type: 'run', tasks: batch.map((run) => run.task) });
+      // Only the fields a thread needs (callers may pass a richer task object).
+      const tasks: ThreadTask[] = batch.map(({ task }) => ({
+        id: task.id,
+        name: task.name,
+        argsJson: task.argsJson,
+        kwargsJson: task.kwargsJson,
+        attempt: task.attempt,
+      }));
+      slot.thread.postMessage({ type: 'run', tasks });
       if (wasIdle) this.startHead(slot);
     }
     this.grow();

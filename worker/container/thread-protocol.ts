@@ -12,11 +12,12 @@ import type { SerializedError } from '../../src/task-error.ts';
 export type { SerializedError };
 
 /** A claimed task as the thread needs it. */
+/** A task as sent to a thread: args and kwargs stay JSON text until the thread parses them. */
 export interface ThreadTask {
   id: string;
   name: string;
-  args: unknown[];
-  kwargs: Record<string, unknown>;
+  argsJson: string;
+  kwargsJson: string;
   attempt: number;
 }
 
