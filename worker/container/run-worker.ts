@@ -194,10 +194,15 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
       ),
     );
   }
-  // Best effort: a role that does not own the table gets a warning, not an error.
+  // Fresh planner statistics for the claim, in the background: claims planned before it ends
+  // are re-planned when it does (ANALYZE invalidates cached plans), and on a big table it can
+  // take longer than the whole start-up. Best effort: a role that does not own the table
+  // cannot analyse it.
   const analyzed = db.query(sql.taskTableAnalyze).catch(() => undefined);
-  const taskNames = await loading.catch(abandon);
-  await analyzed;
+  const taskNames = await loading.catch(async (error: unknown) => {
+    await analyzed;
+    return await abandon(error);
+  });
 
   producer = new Producer({
     db,
@@ -379,6 +384,7 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
     await Promise.all(unsubscribes.map((unsubscribe) => unsubscribe().catch(() => undefined)));
     await putBackRunning();
     await completer.drain();
+    await analyzed;
     await Promise.race([
       Promise.allSettled([...publishing]),
       new Promise((resolve) => setTimeout(resolve, PUBLISH_FLUSH_MS).unref()),
