@@ -2,6 +2,7 @@
  * The execution thread pool on its own (real worker threads, no database): it grows for tasks
  * that hold their threads, runs them side by side, and gives idle threads back.
  */
+import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ExecutorPool } from '../worker/container/executor-pool.ts';
@@ -47,5 +48,31 @@ describe('execution thread pool', () => {
     const again = await Promise.all([0, 1].map((i) => pool!.run(sleepTask(10 + i, 300), 10)));
     expect(again.map((outcome) => outcome.ok)).toEqual([true, true]);
     expect(pool.threads).toBe(2);
+  }, 20_000);
+
+  it('threads after the first load the shared type-stripped modules, with stack traces at the right .ts lines', async () => {
+    pool = new ExecutorPool({ size: 3, tasksUrl });
+    await pool.start();
+    // Hold the first thread, so the failing task runs on a thread started later.
+    const held = pool.run(sleepTask(20, 600), 10);
+    const failing: ThreadTask = {
+      id: 'fail-1',
+      name: 'test.fail',
+      argsJson: JSON.stringify(['from a later thread']),
+      kwargsJson: '{}',
+      attempt: 1,
+    };
+    const outcome = await pool.run(failing, 10);
+    expect(pool.threads).toBeGreaterThan(1);
+    expect(outcome).toMatchObject({
+      ok: false,
+      error: { type: 'TypeError', message: 'from a later thread' },
+    });
+    const throwLine =
+      readFileSync('test/fixtures/tasks.ts', 'utf8')
+        .split('\n')
+        .findIndex((line) => line.includes('throw new TypeError(message)')) + 1;
+    expect(outcome.ok ? '' : outcome.error.stack).toContain(`test/fixtures/tasks.ts:${throwLine}:`);
+    expect((await held).ok).toBe(true);
   }, 20_000);
 });

@@ -23,6 +23,7 @@ import { Worker } from 'node:worker_threads';
 import { ConfigError } from '../../src/errors.ts';
 import type { Executor, ExecutorOptions, Outcome } from './executor.ts';
 import type { FromThread, SerializedError, ThreadData, ThreadResult, ThreadTask } from './thread-protocol.ts';
+import { THREAD_BOOT_SOURCE, type ThreadBoot } from './thread-boot.ts';
 
 export type ExecutorPoolOptions = ExecutorOptions;
 export type { Outcome };
@@ -72,6 +73,8 @@ export class ExecutorPool implements Executor {
   private closing = false;
   private growTimer: NodeJS.Timeout | undefined;
   private retireTimer: NodeJS.Timeout | undefined;
+  /** Type-stripped TypeScript modules, by URL, from the first thread (see thread-boot.ts). */
+  private readonly stripped: Record<string, string> = {};
   private readonly idleThreadMs: number;
   /** Most threads worth starting for sub-millisecond tasks: one per core left to this thread. */
   private readonly fastThreads: number;
@@ -354,8 +357,10 @@ export class ExecutorPool implements Executor {
 
   private spawn(existing?: Slot): Promise<string[]> {
     return new Promise<string[]>((resolve, reject) => {
-      const thread = new Worker(threadFile, {
-        workerData: { tasksUrl: this.options.tasksUrl } satisfies ThreadData,
+      const boot: ThreadBoot = { entryUrl: threadFile.href, stripped: this.stripped };
+      const thread = new Worker(THREAD_BOOT_SOURCE, {
+        eval: true,
+        workerData: { tasksUrl: this.options.tasksUrl, boot } satisfies ThreadData & { boot: ThreadBoot },
       });
       const slot: Slot = existing ?? { thread, ready: false, runs: [], lastActive: performance.now() };
       slot.thread = thread;
@@ -365,6 +370,7 @@ export class ExecutorPool implements Executor {
       thread.on('message', (message: FromThread) => {
         switch (message.type) {
           case 'ready':
+            Object.assign(this.stripped, message.stripped);
             loaded = true;
             slot.ready = true;
             resolve(message.names);

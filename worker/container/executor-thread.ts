@@ -9,6 +9,7 @@ import type { TaskRegistry } from '../../src/define-tasks.ts';
 import { runHandler } from '../../src/run-handler.ts';
 import { serializeError } from '../../src/task-error.ts';
 import { loadTasks } from './load-tasks.ts';
+import { STRIPPED_MODULES } from './thread-boot.ts';
 import type { FromThread, ThreadData, ThreadResult, ThreadTask, ToThread } from './thread-protocol.ts';
 
 const port = parentPort;
@@ -75,7 +76,9 @@ try {
       controllers.get(message.id)?.abort(new DOMException(message.reason, 'AbortError'));
     }
   });
-  send({ type: 'ready', names: Object.keys(registry) });
+  const stripped = (globalThis as Record<symbol, unknown>)[STRIPPED_MODULES] as
+    Record<string, string> | undefined;
+  send({ type: 'ready', names: Object.keys(registry), stripped: stripped ?? {} });
 } catch (error) {
   send({ type: 'load-error', error: serializeError(error) });
 }

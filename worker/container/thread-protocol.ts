@@ -28,7 +28,7 @@ export type ToThread = { type: 'run'; tasks: ThreadTask[] } | { type: 'abort'; i
 export type ThreadResult = ({ id: string } & HandlerOutcome) | { id: string; skipped: true };
 
 export type FromThread =
-  | { type: 'ready'; names: string[] }
+  | { type: 'ready'; names: string[]; stripped: Record<string, string> }
   | { type: 'load-error'; error: SerializedError }
   | { type: 'progress'; id: string; json: string }
   | { type: 'done'; results: ThreadResult[] };
