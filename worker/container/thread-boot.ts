@@ -28,7 +28,8 @@ export const STRIPPED_MODULES = Symbol.for('edge-task-worker.stripped-modules');
 // It reads `workerData.boot` ({@link ThreadBoot}), installs a synchronous module hook, and
 // imports the entry module. The hook serves known modules from the map, strips `.ts` ES modules
 // itself otherwise (recording them under the STRIPPED_MODULES symbol for the `ready` message),
-// and leaves everything else to Node. stripTypeScriptTypes warns once per thread that it is
+// and leaves everything else to Node (all of it under --experimental-transform-types, which
+// transforms rather than strips). stripTypeScriptTypes warns once per thread that it is
 // experimental; Node's own stripping, which it stands in for, does not, so that one warning is
 // dropped.
 /** The source a thread is started with (`new Worker(source, { eval: true })`). */
@@ -50,7 +51,8 @@ function strip(source) {
     process.emitWarning = emitWarning;
   }
 }
-if (typeof nodeModule.registerHooks === 'function' && typeof nodeModule.stripTypeScriptTypes === 'function') {
+const transforms = process.execArgv.includes('--experimental-transform-types');
+if (!transforms && typeof nodeModule.registerHooks === 'function' && typeof nodeModule.stripTypeScriptTypes === 'function') {
   nodeModule.registerHooks({
     load(url, context, nextLoad) {
       const known = stripped[url];
