@@ -24,6 +24,7 @@ import { ConfigError } from '../../src/errors.ts';
 import type { Executor, ExecutorOptions, Outcome } from './executor.ts';
 import type { FromThread, SerializedError, ThreadData, ThreadResult, ThreadTask } from './thread-protocol.ts';
 import { THREAD_BOOT_SOURCE, type ThreadBoot } from './thread-boot.ts';
+import { BLOCKED_MS, threadsToStart } from './thread-growth.ts';
 
 export type ExecutorPoolOptions = ExecutorOptions;
 export type { Outcome };
@@ -50,9 +51,6 @@ interface Slot {
   /** Terminated for being idle: its exit is expected. */
   retired?: boolean;
 }
-
-/** A thread on the same task this long counts as busy: more threads may start. */
-export const BLOCKED_MS = 50;
 
 const threadFile = new URL(`./executor-thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
 const abortError = (message: string): SerializedError => ({
@@ -226,32 +224,32 @@ export class ExecutorPool implements Executor {
     this.grow();
   }
 
-  /** Starts threads while tasks wait for room (see the module doc for the policy). */
+  /** Starts threads while tasks wait for room (policy: thread-growth.ts). */
   private grow(): void {
-    if (this.closing || this.backlog.length === 0 || this.slots.length >= this.options.size) return;
-    // One step at a time: a thread still loading will take some of the backlog.
-    if (this.slots.some((slot) => !slot.ready)) return;
+    if (this.closing) return;
     const now = performance.now();
-    const blocked = this.slots.every((slot) => {
-      const started = slot.runs[0]?.started;
-      return started !== undefined && now - started >= BLOCKED_MS;
+    const ready = this.slots.filter((slot) => slot.ready);
+    const decision = threadsToStart({
+      threads: this.slots.length,
+      loading: this.slots.length - ready.length,
+      size: this.options.size,
+      waiting: this.backlog.length,
+      heldFor: ready.map((slot) => {
+        const started = slot.runs[0]?.started;
+        return started === undefined ? undefined : now - started;
+      }),
+      averageMs: this.averageMs,
+      fastThreads: this.fastThreads,
     });
-    if (blocked) {
-      // One thread per waiting task, up to the size.
-      const wanted = Math.min(this.options.size - this.slots.length, this.backlog.length);
-      for (let i = 0; i < wanted; i++) this.spawnExtra();
+    if (decision === 'later') {
+      this.growTimer ??= setTimeout(() => {
+        this.growTimer = undefined;
+        this.grow();
+      }, BLOCKED_MS);
+      this.growTimer.unref();
       return;
     }
-    if (this.averageMs !== undefined && this.averageMs < 1 && this.slots.length < this.fastThreads) {
-      this.spawnExtra();
-      return;
-    }
-    // Look again once the current tasks have had BLOCKED_MS.
-    this.growTimer ??= setTimeout(() => {
-      this.growTimer = undefined;
-      this.grow();
-    }, BLOCKED_MS);
-    this.growTimer.unref();
+    for (let i = 0; i < decision; i++) this.spawnExtra();
   }
 
   /** A thread beyond the first; if it cannot load, it leaves the pool (a later grow retries). */
