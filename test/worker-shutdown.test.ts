@@ -109,6 +109,26 @@ describe('graceful shutdown', () => {
     }
   }, 20_000);
 
+  it('SIGTERM while the worker is still starting: it starts, stops gracefully and exits 0', async () => {
+    const task = await client().createTask('test.noop', { queue: 'early' });
+    const worker = startWorkerProcess({
+      databaseUrl: t.databaseUrl,
+      schema: t.schema,
+      args: ['--poll-interval', '50', '--queues', 'early', '--notifier', 'none'],
+    });
+    // Logged just before the worker starts (threads, schema check, first claim).
+    await worker.waitFor('notifier');
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toBe(0);
+    const events = worker.events.map((e) => e.event);
+    expect(events).toEqual(
+      expect.arrayContaining(['shutdown_requested', 'worker_started', 'worker_stopped']),
+    );
+    expect(events.indexOf('worker_stopped')).toBeGreaterThan(events.indexOf('worker_started'));
+    // Whatever it had claimed by then was finished or put back, not left leased.
+    expect((await client().getTask(task.id))?.status).toMatch(/^(COMPLETED|PENDING)$/);
+  }, 20_000);
+
   it('grace runs out: an unfinished task is put back (fenced) and the worker exits 0', async () => {
     const long = await client().createTask('test.sleep_ignoring_signal', { args: [10_000], queue: 'grace' });
     const worker = startWorkerProcess({

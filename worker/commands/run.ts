@@ -6,7 +6,7 @@ import { createPgDatabase } from '../../src/node/pg-database.ts';
 import { DEFAULT_SCHEMA } from '../../src/sql/schema-name.ts';
 import type { Command } from '../cli.ts';
 import { createLogger, type LogLevel } from '../container/logger.ts';
-import { runWorker } from '../container/run-worker.ts';
+import { runWorker, type WorkerHandle } from '../container/run-worker.ts';
 import { startStatusLine } from '../container/status-line.ts';
 import { onShutdownSignals } from './shutdown-signals.ts';
 
@@ -96,8 +96,30 @@ export const runCommand: Command = {
       const result = await migrate(database, { schema });
       logger.log('info', 'migrated', { schema, applied: result.applied, version: result.version });
     }
+    // Signals are handled from here on: one that arrives while the worker starts (it may
+    // already have claimed tasks) stops it as soon as it is up, instead of killing the
+    // process with tasks still leased to it.
+    // Assigned once the worker is up; the signal handlers above it must see `undefined` before.
+    // eslint-disable-next-line prefer-const
+    let worker: WorkerHandle | undefined;
+    let requested: 'stop' | 'kill' | undefined;
+    const removeSignals = onShutdownSignals({
+      graceful(signal) {
+        logger.log('info', 'shutdown_requested', {
+          signal,
+          note: 'send it again to put running tasks back at once',
+        });
+        if (worker) void worker.stop();
+        else requested = 'stop';
+      },
+      immediate(signal) {
+        logger.log('warn', 'shutdown_forced', { signal });
+        if (worker) void worker.kill();
+        else requested = 'kill';
+      },
+    });
     logger.log('info', 'notifier', { kind });
-    const worker = await runWorker({
+    worker = await runWorker({
       tasks: values.tasks,
       database,
       schema,
@@ -112,26 +134,16 @@ export const runCommand: Command = {
       notifier,
       isolation: values.isolation as 'thread' | 'none' | undefined,
     }).catch(async (error: unknown) => {
+      removeSignals();
       await notifier.close();
       await database.close();
       throw error;
     });
-    status?.track(() => worker.stats());
-
-    const removeSignals = onShutdownSignals({
-      graceful(signal) {
-        logger.log('info', 'shutdown_requested', {
-          signal,
-          note: 'send it again to put running tasks back at once',
-        });
-        void worker.stop();
-      },
-      immediate(signal) {
-        logger.log('warn', 'shutdown_forced', { signal });
-        void worker.kill();
-      },
-    });
-    await worker.stopped;
+    const started = worker;
+    status?.track(() => started.stats());
+    if (requested === 'stop') void started.stop();
+    if (requested === 'kill') void started.kill();
+    await started.stopped;
     status?.stop();
     await notifier.close();
     await database.close();
