@@ -3,6 +3,7 @@
  * configured (embedded Postgres in a temporary data folder), driven over its HTTP API and with
  * the real `neon()` and `@upstash/redis` clients pointed at the endpoints it prints.
  */
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -111,6 +112,38 @@ describe('task-worker dev', () => {
       expect(await dev.stop()).toBe(0);
     }
     // Ctrl-C stopped every server and the embedded Postgres.
+    for (const port of Object.values(ports)) expect(await portOpen(port)).toBe(false);
+  }, 120_000);
+
+  it('SIGTERM while it starts: it still stops everything, the embedded Postgres included, and exits 0', async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        'bin/task-worker.js',
+        'dev',
+        '--data-dir',
+        dataDir,
+        ...Object.entries(ports).flatMap(([name, port]) => [`--${name}`, String(port)]),
+      ],
+      { env: { ...process.env, DATABASE_URL: '', REDIS_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    const firstOutput = new Promise<void>((resolve) => {
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        resolve();
+      };
+      child.stdout!.on('data', onData);
+      child.stderr!.on('data', onData);
+    });
+    const exited = new Promise<number | string | null>((resolve) =>
+      child.on('exit', (code, signal) => resolve(code ?? signal)),
+    );
+    // Its first log line comes while the embedded Postgres is still starting.
+    await firstOutput;
+    expect(output).not.toContain('edge-task-worker dev is ready');
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
     for (const port of Object.values(ports)) expect(await portOpen(port)).toBe(false);
   }, 120_000);
 

@@ -57,6 +57,22 @@ export const devCommand: Command = {
       strict: true,
     });
     const logger = createLogger();
+    // Signals count from here: one that arrives while the stack starts (embedded Postgres, the
+    // worker) stops it once it is up, instead of leaving the database process behind.
+    let stopRequested: 'graceful' | 'force' | undefined;
+    let onStop: (force: boolean) => void = (force) => {
+      stopRequested = force ? 'force' : 'graceful';
+    };
+    const removeSignals = onShutdownSignals({
+      graceful(signal) {
+        logger.log('info', 'dev_stopping', {
+          signal,
+          note: 'press Ctrl-C again to put running tasks back at once',
+        });
+        onStop(false);
+      },
+      immediate: () => onStop(true),
+    });
     const stack = await startDevStack({
       tasks: values.tasks ?? 'examples/tasks.ts',
       dataDir: values['data-dir'] ?? '.data',
@@ -71,6 +87,9 @@ export const devCommand: Command = {
       concurrency: Number(values.concurrency ?? 4),
       queues: values.queues?.split(','),
       logger,
+    }).catch((error: unknown) => {
+      removeSignals();
+      throw error;
     });
     const { env, urls } = stack;
     const envLines = Object.entries(env)
@@ -87,19 +106,9 @@ export const devCommand: Command = {
         `    -H 'content-type: application/json' -d '{"name":"app.tasks.multiply_numbers","args":[2,3]}'\n\n`,
     );
     logger.log('info', 'dev_ready', { api: urls.api });
-    let removeSignals = () => {};
-
     await new Promise<void>((resolve) => {
-      removeSignals = onShutdownSignals({
-        graceful(signal) {
-          logger.log('info', 'dev_stopping', {
-            signal,
-            note: 'press Ctrl-C again to put running tasks back at once',
-          });
-          void stack.stop().then(resolve);
-        },
-        immediate: () => void stack.stop({ force: true }).then(resolve),
-      });
+      onStop = (force) => void stack.stop(force ? { force: true } : undefined).then(resolve);
+      if (stopRequested) onStop(stopRequested === 'force');
     });
     removeSignals();
     logger.log('info', 'dev_stopped', {});
