@@ -75,4 +75,29 @@ describe('execution thread pool', () => {
     expect(outcome.ok ? '' : outcome.error.stack).toContain(`test/fixtures/tasks.ts:${throwLine}:`);
     expect((await held).ok).toBe(true);
   }, 20_000);
+
+  it('a slow task in a batch of short ones hands the rest to another thread', async () => {
+    pool = new ExecutorPool({ size: 2, tasksUrl });
+    await pool.start();
+    const noop = (id: string): ThreadTask => ({
+      id,
+      name: 'test.noop',
+      argsJson: '[]',
+      kwargsJson: '{}',
+      attempt: 1,
+    });
+    // Teach the pool that tasks are sub-millisecond, so it queues many per thread.
+    await Promise.all(Array.from({ length: 400 }, (_, i) => pool!.run(noop(`warm-${i}`), 10)));
+    const started = performance.now();
+    const slow = pool.run(sleepTask(30, 2000), 10);
+    const quick = Array.from({ length: 30 }, (_, i) =>
+      pool!.run(noop(`quick-${i}`), 10).then((outcome) => ({ outcome, at: performance.now() - started })),
+    );
+    const finished = await Promise.all(quick);
+    expect(finished.every(({ outcome }) => outcome.ok)).toBe(true);
+    // Not behind the 2 s task: released after ~50 ms and run on a second thread.
+    expect(Math.max(...finished.map(({ at }) => at))).toBeLessThan(1500);
+    expect(pool.threads).toBe(2);
+    expect((await slow).ok).toBe(true);
+  }, 20_000);
 });

@@ -4,7 +4,9 @@
  * one message per batch, not per task. A task past its timeout first gets its AbortSignal; if
  * it has not finished `killGraceMs` later, its thread is terminated (V8 stops even a
  * `while (true) {}`) and replaced, the task fails with a `TimeoutError`, and the tasks queued
- * behind it, not yet started, go to other threads. Other threads keep running.
+ * behind it, not yet started, go to other threads. Other threads keep running. A task that
+ * merely runs long (BLOCKED_MS) gets nothing more queued behind it, and the thread hands back
+ * the tasks already queued behind it (if it is free to answer: awaiting, not computing).
  *
  * Threads start on demand. Loading one costs ~30-300 ms of CPU (more for TypeScript) and
  * ~10-20 MiB, and short tasks gain nothing from more threads than idle cores: one thread
@@ -50,6 +52,10 @@ interface Slot {
   lastActive: number;
   /** Terminated for being idle: its exit is expected. */
   retired?: boolean;
+  /** Fires when the current task has run BLOCKED_MS with others queued behind it. */
+  releaseTimer?: NodeJS.Timeout;
+  /** A `release` was sent and its answer has not come back yet. */
+  releasing?: boolean;
 }
 
 const threadFile = new URL(`./executor-thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
@@ -137,8 +143,9 @@ export class ExecutorPool implements Executor {
   get freeSlots(): number {
     if (this.closing) return 0;
     let free = this.options.size - this.slots.length - this.backlog.length;
+    const now = performance.now();
     for (const slot of this.slots) {
-      if (slot.killTimer) continue;
+      if (slot.killTimer || isHeld(slot, now)) continue;
       free += slot.ready ? Math.max(0, this.depth - slot.runs.length) : 1;
     }
     return Math.max(0, free);
@@ -201,9 +208,11 @@ export class ExecutorPool implements Executor {
 
   private pump(): void {
     if (this.closing) return;
+    const now = performance.now();
     for (const slot of this.slots) {
       if (this.backlog.length === 0) return;
-      if (!slot.ready || slot.killTimer) continue;
+      // Nothing more goes behind a task that has already run BLOCKED_MS.
+      if (!slot.ready || slot.killTimer || isHeld(slot, now)) continue;
       const room = this.depth - slot.runs.length;
       if (room <= 0) continue;
       const batch = this.backlog.splice(0, room);
@@ -220,6 +229,7 @@ export class ExecutorPool implements Executor {
       }));
       slot.thread.postMessage({ type: 'run', tasks });
       if (wasIdle) this.startHead(slot);
+      else this.armRelease(slot);
     }
     this.grow();
   }
@@ -269,9 +279,12 @@ export class ExecutorPool implements Executor {
   private startHead(slot: Slot): void {
     clearTimeout(slot.timeoutTimer);
     slot.timeoutTimer = undefined;
+    clearTimeout(slot.releaseTimer);
+    slot.releaseTimer = undefined;
     const head = slot.runs[0];
     if (!head) return;
     head.started = performance.now();
+    this.armRelease(slot);
     if (head.timeoutSeconds === null) return;
     const seconds = head.timeoutSeconds;
     slot.timeoutTimer = setTimeout(() => {
@@ -284,6 +297,35 @@ export class ExecutorPool implements Executor {
       };
       this.end(slot, { error, timedOut: true });
     }, seconds * 1000);
+  }
+
+  /**
+   * With tasks queued behind the current one, asks the thread to hand them back once the
+   * current one has run BLOCKED_MS, so a slow task in a batch of short ones does not hold the
+   * rest (they go to other threads, started if needed).
+   */
+  private armRelease(slot: Slot): void {
+    const head = slot.runs[0];
+    if (slot.releaseTimer || !head || head.started === undefined || slot.runs.length < 2) return;
+    const wait = Math.max(0, BLOCKED_MS - (performance.now() - head.started));
+    slot.releaseTimer = setTimeout(() => {
+      slot.releaseTimer = undefined;
+      if (slot.runs[0] !== head || slot.runs.length < 2 || slot.releasing || slot.killTimer) return;
+      slot.releasing = true;
+      slot.thread.postMessage({ type: 'release', ids: slot.runs.slice(1).map((run) => run.task.id) });
+    }, wait);
+    slot.releaseTimer.unref();
+  }
+
+  /** The thread handed back tasks it had not started: they wait for another thread. */
+  private onReleased(slot: Slot, ids: readonly string[]): void {
+    slot.releasing = false;
+    const released = new Set(ids);
+    const moved = slot.runs.filter((run, index) => index > 0 && released.has(run.task.id));
+    if (moved.length === 0) return;
+    slot.runs = slot.runs.filter((run) => !moved.includes(run));
+    this.backlog.unshift(...moved);
+    this.schedulePump();
   }
 
   /** Ends the thread's current task: abort signal now, terminate the thread after the grace. */
@@ -349,8 +391,10 @@ export class ExecutorPool implements Executor {
   private clearTimers(slot: Slot): void {
     clearTimeout(slot.timeoutTimer);
     clearTimeout(slot.killTimer);
+    clearTimeout(slot.releaseTimer);
     slot.timeoutTimer = undefined;
     slot.killTimer = undefined;
+    slot.releaseTimer = undefined;
   }
 
   private spawn(existing?: Slot): Promise<string[]> {
@@ -363,6 +407,7 @@ export class ExecutorPool implements Executor {
       const slot: Slot = existing ?? { thread, ready: false, runs: [], lastActive: performance.now() };
       slot.thread = thread;
       slot.ready = false;
+      slot.releasing = false;
       if (!existing) this.slots.push(slot);
       let loaded = false;
       thread.on('message', (message: FromThread) => {
@@ -387,6 +432,9 @@ export class ExecutorPool implements Executor {
           }
           case 'done':
             this.onResults(slot, message.results);
+            return;
+          case 'released':
+            this.onReleased(slot, message.ids);
         }
       });
       thread.on('error', (error) => {
@@ -425,6 +473,12 @@ export class ExecutorPool implements Executor {
     }
     await exited.catch(() => undefined);
   }
+}
+
+/** The thread's current task has run BLOCKED_MS or more. */
+function isHeld(slot: Slot, now: number): boolean {
+  const started = slot.runs[0]?.started;
+  return started !== undefined && now - started >= BLOCKED_MS;
 }
 
 function elapsed(run: Run): number {

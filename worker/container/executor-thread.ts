@@ -72,6 +72,18 @@ try {
         queue.push(task);
       }
       if (!draining) void drain(registry);
+    } else if (message.type === 'release') {
+      // The current task is taking long: give back the ones queued behind it (not started).
+      const wanted = new Set(message.ids);
+      const released: string[] = [];
+      for (let i = queue.length - 1; i >= 0; i--) {
+        const task = queue[i]!;
+        if (!wanted.has(task.id)) continue;
+        queue.splice(i, 1);
+        controllers.delete(task.id);
+        released.push(task.id);
+      }
+      send({ type: 'released', ids: released });
     } else {
       controllers.get(message.id)?.abort(new DOMException(message.reason, 'AbortError'));
     }

@@ -22,7 +22,11 @@ export interface ThreadTask {
 }
 
 /** Tasks are run one at a time, in the order sent. */
-export type ToThread = { type: 'run'; tasks: ThreadTask[] } | { type: 'abort'; id: string; reason: string };
+/** `release`: hand back the listed tasks that have not started (the thread answers `released`). */
+export type ToThread =
+  | { type: 'run'; tasks: ThreadTask[] }
+  | { type: 'abort'; id: string; reason: string }
+  | { type: 'release'; ids: string[] };
 
 /** One finished task; `skipped` when it was aborted before it started. */
 export type ThreadResult = ({ id: string } & HandlerOutcome) | { id: string; skipped: true };
@@ -31,7 +35,8 @@ export type FromThread =
   | { type: 'ready'; names: string[]; stripped: Record<string, string> }
   | { type: 'load-error'; error: SerializedError }
   | { type: 'progress'; id: string; json: string }
-  | { type: 'done'; results: ThreadResult[] };
+  | { type: 'done'; results: ThreadResult[] }
+  | { type: 'released'; ids: string[] };
 
 /** Data the thread is started with. */
 export interface ThreadData {
