@@ -24,47 +24,15 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ConfigError } from '../../src/errors.ts';
 import type { Executor, ExecutorOptions, Outcome } from './executor.ts';
-import type { FromThread, SerializedError, ThreadData, ThreadResult, ThreadTask } from './thread-protocol.ts';
+import type { FromThread, ThreadData, ThreadResult, ThreadTask } from './thread-protocol.ts';
 import { THREAD_BOOT_SOURCE, type ThreadBoot } from './thread-boot.ts';
 import { BLOCKED_MS, threadsToStart } from './thread-growth.ts';
+import { abortError, elapsed, isHeld, type Run, type Slot } from './thread-slot.ts';
 
 export type ExecutorPoolOptions = ExecutorOptions;
 export type { Outcome };
 
-interface Run {
-  task: ThreadTask;
-  timeoutSeconds: number | null;
-  resolve: (outcome: Outcome) => void;
-  /** When it became the thread's current task (approximately: when the previous one reported). */
-  started?: number;
-  /** Set once the deadline passed or the run was aborted: how it ends. */
-  ending?: { error: SerializedError; timedOut?: boolean; aborted?: boolean };
-}
-
-interface Slot {
-  thread: Worker;
-  ready: boolean;
-  /** Sent to the thread, in its order: the head is running, the rest wait. */
-  runs: Run[];
-  timeoutTimer?: NodeJS.Timeout;
-  killTimer?: NodeJS.Timeout;
-  /** When it last got or finished a task (performance.now()). */
-  lastActive: number;
-  /** Terminated for being idle: its exit is expected. */
-  retired?: boolean;
-  /** Fires when the current task has run BLOCKED_MS with others queued behind it. */
-  releaseTimer?: NodeJS.Timeout;
-  /** A `release` was sent and its answer has not come back yet. */
-  releasing?: boolean;
-}
-
 const threadFile = new URL(`./executor-thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
-const abortError = (message: string): SerializedError => ({
-  message,
-  type: 'AbortError',
-  stack: null,
-  nonRetryable: false,
-});
 
 export class ExecutorPool implements Executor {
   private readonly slots: Slot[] = [];
@@ -473,14 +441,4 @@ export class ExecutorPool implements Executor {
     }
     await exited.catch(() => undefined);
   }
-}
-
-/** The thread's current task has run BLOCKED_MS or more. */
-function isHeld(slot: Slot, now: number): boolean {
-  const started = slot.runs[0]?.started;
-  return started !== undefined && now - started >= BLOCKED_MS;
-}
-
-function elapsed(run: Run): number {
-  return run.started === undefined ? 0 : (performance.now() - run.started) / 1000;
 }
