@@ -4,7 +4,7 @@ import { DEFAULT_SCHEMA } from '../../src/sql/schema-name.ts';
 import type { Command } from '../cli.ts';
 import { createLogger } from '../container/logger.ts';
 import { startDevStack } from '../dev/dev-stack.ts';
-import { onShutdownSignals } from './shutdown-signals.ts';
+import { shutdownSignalsFromStart } from './shutdown-signals.ts';
 
 const usage = `Usage: task-worker dev [options]
 
@@ -59,19 +59,13 @@ export const devCommand: Command = {
     const logger = createLogger();
     // Signals count from here: one that arrives while the stack starts (embedded Postgres, the
     // worker) stops it once it is up, instead of leaving the database process behind.
-    let stopRequested: 'graceful' | 'force' | undefined;
-    let onStop: (force: boolean) => void = (force) => {
-      stopRequested = force ? 'force' : 'graceful';
-    };
-    const removeSignals = onShutdownSignals({
-      graceful(signal) {
+    const signals = shutdownSignalsFromStart({
+      graceful: (signal) =>
         logger.log('info', 'dev_stopping', {
           signal,
           note: 'press Ctrl-C again to put running tasks back at once',
-        });
-        onStop(false);
-      },
-      immediate: () => onStop(true),
+        }),
+      immediate: () => undefined,
     });
     const stack = await startDevStack({
       tasks: values.tasks ?? 'examples/tasks.ts',
@@ -88,7 +82,7 @@ export const devCommand: Command = {
       queues: values.queues?.split(','),
       logger,
     }).catch((error: unknown) => {
-      removeSignals();
+      signals.remove();
       throw error;
     });
     const { env, urls } = stack;
@@ -107,10 +101,12 @@ export const devCommand: Command = {
     );
     logger.log('info', 'dev_ready', { api: urls.api });
     await new Promise<void>((resolve) => {
-      onStop = (force) => void stack.stop(force ? { force: true } : undefined).then(resolve);
-      if (stopRequested) onStop(stopRequested === 'force');
+      signals.ready({
+        graceful: () => void stack.stop().then(resolve),
+        immediate: () => void stack.stop({ force: true }).then(resolve),
+      });
     });
-    removeSignals();
+    signals.remove();
     logger.log('info', 'dev_stopped', {});
     return 0;
   },

@@ -6,9 +6,9 @@ import { createPgDatabase } from '../../src/node/pg-database.ts';
 import { DEFAULT_SCHEMA } from '../../src/sql/schema-name.ts';
 import type { Command } from '../cli.ts';
 import { createLogger, type LogLevel } from '../container/logger.ts';
-import { runWorker, type WorkerHandle } from '../container/run-worker.ts';
+import { runWorker } from '../container/run-worker.ts';
 import { startStatusLine } from '../container/status-line.ts';
-import { onShutdownSignals } from './shutdown-signals.ts';
+import { shutdownSignalsFromStart } from './shutdown-signals.ts';
 
 const usage = `Usage: task-worker run --tasks <module> [options]
 
@@ -99,27 +99,16 @@ export const runCommand: Command = {
     // Signals are handled from here on: one that arrives while the worker starts (it may
     // already have claimed tasks) stops it as soon as it is up, instead of killing the
     // process with tasks still leased to it.
-    // Assigned once the worker is up; the signal handlers above it must see `undefined` before.
-    // eslint-disable-next-line prefer-const
-    let worker: WorkerHandle | undefined;
-    let requested: 'stop' | 'kill' | undefined;
-    const removeSignals = onShutdownSignals({
-      graceful(signal) {
+    const signals = shutdownSignalsFromStart({
+      graceful: (signal) =>
         logger.log('info', 'shutdown_requested', {
           signal,
           note: 'send it again to put running tasks back at once',
-        });
-        if (worker) void worker.stop();
-        else requested = 'stop';
-      },
-      immediate(signal) {
-        logger.log('warn', 'shutdown_forced', { signal });
-        if (worker) void worker.kill();
-        else requested = 'kill';
-      },
+        }),
+      immediate: (signal) => logger.log('warn', 'shutdown_forced', { signal }),
     });
     logger.log('info', 'notifier', { kind });
-    worker = await runWorker({
+    const worker = await runWorker({
       tasks: values.tasks,
       database,
       schema,
@@ -134,20 +123,18 @@ export const runCommand: Command = {
       notifier,
       isolation: values.isolation as 'thread' | 'none' | undefined,
     }).catch(async (error: unknown) => {
-      removeSignals();
+      signals.remove();
       await notifier.close();
       await database.close();
       throw error;
     });
-    const started = worker;
-    status?.track(() => started.stats());
-    if (requested === 'stop') void started.stop();
-    if (requested === 'kill') void started.kill();
-    await started.stopped;
+    status?.track(() => worker.stats());
+    signals.ready({ graceful: () => void worker.stop(), immediate: () => void worker.kill() });
+    await worker.stopped;
     status?.stop();
     await notifier.close();
     await database.close();
-    removeSignals();
+    signals.remove();
     return 0;
   },
 };

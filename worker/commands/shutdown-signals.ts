@@ -35,3 +35,41 @@ export function onShutdownSignals(handlers: {
     process.off('SIGTERM', onSignal);
   };
 }
+
+/** What a command does on a signal once it is up. */
+export interface ShutdownActions {
+  graceful(): void;
+  immediate(): void;
+}
+
+/**
+ * Handles SIGINT/SIGTERM from now on, for a command that takes a while to start (and may hold
+ * claimed tasks or child processes before it is up): `announce` logs each signal at once; the
+ * actions run once `ready` hands them over, including for a signal that came before.
+ */
+export function shutdownSignalsFromStart(announce: {
+  graceful: (signal: NodeJS.Signals) => void;
+  immediate: (signal: NodeJS.Signals) => void;
+}): { ready(actions: ShutdownActions): void; remove(): void } {
+  let actions: ShutdownActions | undefined;
+  let pending: keyof ShutdownActions | undefined;
+  const remove = onShutdownSignals({
+    graceful(signal) {
+      announce.graceful(signal);
+      if (actions) actions.graceful();
+      else pending ??= 'graceful';
+    },
+    immediate(signal) {
+      announce.immediate(signal);
+      if (actions) actions.immediate();
+      else pending = 'immediate';
+    },
+  });
+  return {
+    remove,
+    ready(handed) {
+      actions = handed;
+      if (pending) handed[pending]();
+    },
+  };
+}

@@ -27,7 +27,7 @@ import type { Executor, ExecutorOptions, Outcome } from './executor.ts';
 import type { FromThread, ThreadData, ThreadResult, ThreadTask } from './thread-protocol.ts';
 import { THREAD_BOOT_SOURCE, type ThreadBoot } from './thread-boot.ts';
 import { BLOCKED_MS, threadsToStart } from './thread-growth.ts';
-import { abortError, elapsed, isHeld, type Run, type Slot } from './thread-slot.ts';
+import { abortError, elapsed, heldFor, isHeld, type Run, type Slot } from './thread-slot.ts';
 
 export type ExecutorPoolOptions = ExecutorOptions;
 export type { Outcome };
@@ -92,9 +92,9 @@ export class ExecutorPool implements Executor {
   }
 
   /**
-   * How many tasks a thread is given at once: 1 for tasks of a millisecond or more (so a slow
-   * task never holds others back), up to 16 for sub-millisecond ones, where per-message cost
-   * dominates. Unknown pace counts as slow.
+   * How many tasks a thread is given at once: 1 for tasks of a millisecond or more, up to 64
+   * for ones under 50 µs, where per-message cost dominates (a task that runs long anyway gets
+   * the rest handed back, see `armRelease`). Unknown pace counts as slow.
    */
   private get depth(): number {
     const ms = this.averageMs;
@@ -185,7 +185,7 @@ export class ExecutorPool implements Executor {
       if (room <= 0) continue;
       const batch = this.backlog.splice(0, room);
       const wasIdle = slot.runs.length === 0;
-      slot.lastActive = performance.now();
+      slot.lastActive = now;
       slot.runs.push(...batch);
       // Only the fields a thread needs (callers may pass a richer task object).
       const tasks: ThreadTask[] = batch.map(({ task }) => ({
@@ -204,7 +204,8 @@ export class ExecutorPool implements Executor {
 
   /** Starts threads while tasks wait for room (policy: thread-growth.ts). */
   private grow(): void {
-    if (this.closing) return;
+    // Called after every pump: most of the time nothing waits, and there is nothing to decide.
+    if (this.closing || this.backlog.length === 0) return;
     const now = performance.now();
     const ready = this.slots.filter((slot) => slot.ready);
     const decision = threadsToStart({
@@ -212,10 +213,7 @@ export class ExecutorPool implements Executor {
       loading: this.slots.length - ready.length,
       size: this.options.size,
       waiting: this.backlog.length,
-      heldFor: ready.map((slot) => {
-        const started = slot.runs[0]?.started;
-        return started === undefined ? undefined : now - started;
-      }),
+      heldFor: ready.map((slot) => heldFor(slot, now)),
       averageMs: this.averageMs,
       fastThreads: this.fastThreads,
     });

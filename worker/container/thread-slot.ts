@@ -42,10 +42,15 @@ export function abortError(message: string): SerializedError {
   return { message, type: 'AbortError', stack: null, nonRetryable: false };
 }
 
+/** How long (ms) the thread's current task has run, or undefined when it has none. */
+export function heldFor(slot: Slot, now: number): number | undefined {
+  const started = slot.runs[0]?.started;
+  return started === undefined ? undefined : now - started;
+}
+
 /** The thread's current task has run BLOCKED_MS or more. */
 export function isHeld(slot: Slot, now: number): boolean {
-  const started = slot.runs[0]?.started;
-  return started !== undefined && now - started >= BLOCKED_MS;
+  return (heldFor(slot, now) ?? 0) >= BLOCKED_MS;
 }
 
 /** Seconds the run has been its thread's current task. */
