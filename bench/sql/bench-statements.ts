@@ -36,9 +36,25 @@ export function edgeTaskWorkerUnfinishedCount(schema: string): string {
   return `select count(*)::int as n from ${benchSchema(schema)}.tasks where status <> 'COMPLETED'`;
 }
 
+/**
+ * edge-task-worker: true when no task is `PENDING` or `PROGRESS`. Two `exists` probes of the
+ * partial claim and lease indexes; the count above reads every row, which during a drain
+ * cost Postgres a fifth of a core when polled every 20 ms.
+ */
+export function edgeTaskWorkerDrained(schema: string): string {
+  const tasks = `${benchSchema(schema)}.tasks`;
+  return `select not (exists (select 1 from ${tasks} where status = 'PENDING')
+  or exists (select 1 from ${tasks} where status = 'PROGRESS')) as drained`;
+}
+
 /** graphile-worker: jobs still in its table (it deletes a job when it completes). */
 export function graphileJobCount(schema: string): string {
   return `select count(*)::int as n from ${benchSchema(schema)}._private_jobs`;
+}
+
+/** graphile-worker: true when its table holds no job (completed jobs are deleted). */
+export function graphileDrained(schema: string): string {
+  return `select not exists (select 1 from ${benchSchema(schema)}._private_jobs) as drained`;
 }
 
 /**
@@ -49,6 +65,12 @@ export function graphileJobCount(schema: string): string {
 export function pgBossUnfinishedCount(schema: string): string {
   return `select count(*)::int as n from ${benchSchema(schema)}.job
 where name = $1 and state in ('created', 'retry', 'active', 'failed')`;
+}
+
+/** pg-boss: true when queue $1 has no unfinished job (the condition of pgBossUnfinishedCount). */
+export function pgBossDrained(schema: string): string {
+  return `select not exists (select 1 from ${benchSchema(schema)}.job
+where name = $1 and state in ('created', 'retry', 'active', 'failed')) as drained`;
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * BullMQ under test (Redis, no Postgres: a reference point for what a Redis-only queue costs),
- * through its public API: `Queue` (`add`, `addBulk`, `getCompletedCount`, `obliterate`) and
+ * through its public API: `Queue` (`add`, `addBulk`, `getCompletedCount`, `getJobCountByTypes`, `obliterate`) and
  * `Worker` with `concurrency`, in this process. Its keys live under the run's own prefix on
  * the bench Redis database.
  * @module
@@ -66,6 +66,10 @@ function createBullmq(environment: BenchEnvironment, mode: string, prefix: strin
       await queue.addBulk(jobs.map(job));
     },
     countCompleted: () => queue.getCompletedCount(),
+    async isDrained() {
+      const live = await queue.getJobCountByTypes('wait', 'prioritized', 'delayed', 'active');
+      return live === 0;
+    },
     async startWorker(onStamp?: StampListener) {
       const concurrency = CONCURRENCY[mode];
       if (concurrency === undefined) throw new Error(`bullmq has no worker mode "${mode}"`);

@@ -14,7 +14,7 @@ import { createPostgresNotifier } from '../../src/node/notifications/postgres-no
 import { createRedisNotifier } from '../../src/node/notifications/redis-notifier.ts';
 import { runWorker, silentLogger } from '../../src/node/index.ts';
 import { STAMP_CHANNEL, type StampMessage } from '../fixtures/stamp-channel.ts';
-import { edgeTaskWorkerUnfinishedCount, schemaDrop } from '../sql/bench-statements.ts';
+import { edgeTaskWorkerDrained, edgeTaskWorkerUnfinishedCount, schemaDrop } from '../sql/bench-statements.ts';
 import type {
   BenchEnvironment,
   BenchJob,
@@ -131,6 +131,10 @@ function createEdgeTaskWorker(environment: BenchEnvironment, mode: string, schem
       // Enqueued by this instance − not completed yet (see edgeTaskWorkerUnfinishedCount).
       const { rows } = await db.query<{ n: number }>(edgeTaskWorkerUnfinishedCount(schema));
       return enqueued - (rows[0]?.n ?? 0);
+    },
+    async isDrained() {
+      const { rows } = await db.query<{ drained: boolean }>(edgeTaskWorkerDrained(schema));
+      return rows[0]?.drained === true;
     },
     async startWorker(onStamp?: StampListener) {
       if (!worker) throw new Error(`edge-task-worker has no worker mode "${mode}"`);

@@ -12,7 +12,7 @@ import {
   type WorkerUtils,
 } from 'graphile-worker';
 import { createPgDatabase } from '../../src/node/pg-database.ts';
-import { graphileJobCount, schemaDrop } from '../sql/bench-statements.ts';
+import { graphileDrained, graphileJobCount, schemaDrop } from '../sql/bench-statements.ts';
 import { installedVersion } from './package-version.ts';
 import type {
   BenchEnvironment,
@@ -105,6 +105,10 @@ function createGraphileWorker(environment: BenchEnvironment, mode: string, schem
       // Completed jobs are deleted: completed = enqueued by us − still in the table.
       const { rows } = await admin.query<{ n: number }>(graphileJobCount(schema));
       return enqueued - (rows[0]?.n ?? 0);
+    },
+    async isDrained() {
+      const { rows } = await admin.query<{ drained: boolean }>(graphileDrained(schema));
+      return rows[0]?.drained === true;
     },
     async startWorker(onStamp?: StampListener) {
       const preset = WORKER_SETTINGS[mode];

@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PgBoss, type WorkOptions } from 'pg-boss';
 import { createPgDatabase } from '../../src/node/pg-database.ts';
-import { pgBossUnfinishedCount, schemaDrop } from '../sql/bench-statements.ts';
+import { pgBossDrained, pgBossUnfinishedCount, schemaDrop } from '../sql/bench-statements.ts';
 import { installedVersion } from './package-version.ts';
 import type {
   BenchEnvironment,
@@ -130,6 +130,10 @@ function createPgBoss(environment: BenchEnvironment, mode: string, schema: strin
       // Enqueued by this instance − not finished yet (see pgBossUnfinishedCount).
       const { rows } = await admin.query<{ n: number }>(pgBossUnfinishedCount(schema), [QUEUE]);
       return enqueued - (rows[0]?.n ?? 0);
+    },
+    async isDrained() {
+      const { rows } = await admin.query<{ drained: boolean }>(pgBossDrained(schema), [QUEUE]);
+      return rows[0]?.drained === true;
     },
     async startWorker(onStamp?: StampListener) {
       if (!settings) throw new Error(`pg-boss has no worker mode "${mode}"`);

@@ -62,6 +62,12 @@ export interface QueueSystem {
    * completed set in Redis), counted over the jobs this instance enqueued.
    */
   countCompleted(): Promise<number>;
+  /**
+   * True once no job this instance enqueued is left to run. The drain polls it every 20 ms, so
+   * it must cost the database next to nothing (an `exists` that stops at the first live row),
+   * not a count over a table the worker under test is busy with.
+   */
+  isDrained(): Promise<boolean>;
   /** Starts a worker in this system's mode; resolves once the start call returned. */
   startWorker(onStamp?: StampListener): Promise<RunningWorker>;
 }
