@@ -100,4 +100,31 @@ describe('execution thread pool', () => {
     expect(pool.threads).toBe(2);
     expect((await slow).ok).toBe(true);
   }, 20_000);
+
+  it('a batch of tasks and their results cross to the thread and back intact, in order', async () => {
+    pool = new ExecutorPool({ size: 1, tasksUrl });
+    await pool.start();
+    // Characters JSON escapes or that are easy to mangle on the way: quotes, backslashes,
+    // line and paragraph separators, control characters, astral-plane emoji, an unpaired
+    // surrogate's neighbour, and a long string.
+    const odd = ['"q"', 'back\\slash', '\u2028\u2029', '\u0001\t\n', '🧵 ü', 'x'.repeat(10_000)];
+    const tasks: ThreadTask[] = odd.map((value, i) => ({
+      id: `echo-${i}`,
+      name: 'test.echo',
+      argsJson: JSON.stringify([value, i]),
+      kwargsJson: JSON.stringify({ [value.slice(0, 20)]: value }),
+      attempt: i + 1,
+    }));
+    const outcomes = await Promise.all(tasks.map((task) => pool!.run(task, 10)));
+    outcomes.forEach((outcome, i) => {
+      if (!outcome.ok) throw new Error(`task ${i} failed: ${outcome.error.message}`);
+      const value = odd[i] as string;
+      expect(JSON.parse(outcome.json)).toEqual({
+        args: [value, i],
+        kwargs: { [value.slice(0, 20)]: value },
+        attempt: i + 1,
+        taskId: `echo-${i}`,
+      });
+    });
+  });
 });

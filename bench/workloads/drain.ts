@@ -36,7 +36,8 @@ async function drain({ system, progress }: RunContext, jobs: number): Promise<Re
       async () => {
         if (await system.isDrained()) return true;
         // The count reads more rows than the probe: shown now and then, not every poll.
-        if (++polls % PROGRESS_EVERY === 0) progress.detail(`${await system.countCompleted()}/${jobs} completed`);
+        if (++polls % PROGRESS_EVERY === 0)
+          progress.detail(`${await system.countCompleted()}/${jobs} completed`);
         return false;
       },
       {
@@ -47,7 +48,8 @@ async function drain({ system, progress }: RunContext, jobs: number): Promise<Re
       },
     );
     const completed = await system.countCompleted();
-    if (completed !== jobs) throw new Error(`Drained, but ${completed} of ${jobs} jobs are recorded as completed`);
+    if (completed !== jobs)
+      throw new Error(`Drained, but ${completed} of ${jobs} jobs are recorded as completed`);
     return {
       jobsPerSecond: jobs / ((finished - started) / 1000),
       startMs: ready - started,

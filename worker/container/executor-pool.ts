@@ -24,7 +24,14 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ConfigError } from '../../src/errors.ts';
 import type { Executor, ExecutorOptions, Outcome } from './executor.ts';
-import type { FromThread, ThreadData, ThreadResult, ThreadTask } from './thread-protocol.ts';
+import {
+  decodeResults,
+  encodeBatch,
+  type FromThread,
+  type ThreadData,
+  type ThreadResult,
+  type ThreadTask,
+} from './thread-protocol.ts';
 import { THREAD_BOOT_SOURCE, type ThreadBoot } from './thread-boot.ts';
 import { BLOCKED_MS, threadsToStart } from './thread-growth.ts';
 import { abortError, elapsed, heldFor, isHeld, type Run, type Slot } from './thread-slot.ts';
@@ -195,7 +202,7 @@ export class ExecutorPool implements Executor {
         kwargsJson: task.kwargsJson,
         attempt: task.attempt,
       }));
-      slot.thread.postMessage({ type: 'run', tasks });
+      slot.thread.postMessage({ type: 'run', tasks: encodeBatch(tasks) });
       if (wasIdle) this.startHead(slot);
       else this.armRelease(slot);
     }
@@ -397,7 +404,7 @@ export class ExecutorPool implements Executor {
             return;
           }
           case 'done':
-            this.onResults(slot, message.results);
+            this.onResults(slot, decodeResults(message.results));
             return;
           case 'released':
             this.onReleased(slot, message.ids);

@@ -10,7 +10,15 @@ import { runHandler } from '../../src/run-handler.ts';
 import { serializeError } from '../../src/task-error.ts';
 import { loadTasks } from './load-tasks.ts';
 import { STRIPPED_MODULES } from './thread-boot.ts';
-import type { FromThread, ThreadData, ThreadResult, ThreadTask, ToThread } from './thread-protocol.ts';
+import {
+  decodeTasks,
+  encodeBatch,
+  type FromThread,
+  type ThreadData,
+  type ThreadResult,
+  type ThreadTask,
+  type ToThread,
+} from './thread-protocol.ts';
 
 const port = parentPort;
 if (!port) throw new Error('executor-thread.ts must run in a worker thread');
@@ -31,7 +39,7 @@ function flush(): void {
   flushScheduled = false;
   lastFlush = performance.now();
   if (outbox.length === 0) return;
-  send({ type: 'done', results: outbox });
+  send({ type: 'done', results: encodeBatch(outbox) });
   outbox = [];
 }
 
@@ -67,7 +75,7 @@ try {
   const registry = await loadTasks(tasksUrl);
   port.on('message', (message: ToThread) => {
     if (message.type === 'run') {
-      for (const task of message.tasks) {
+      for (const task of decodeTasks(message.tasks)) {
         controllers.set(task.id, new AbortController());
         queue.push(task);
       }
