@@ -33,6 +33,8 @@ export default tseslint.config(
           'clearTimeout',
           'setInterval',
           'clearInterval',
+          'performance',
+          'BroadcastChannel',
         ].map((name) => [name, 'readonly']),
       ),
     },

@@ -1,19 +1,16 @@
 /**
- * edge-task-worker under test: the client (`createTaskClient` over node-postgres) enqueues, the
- * container worker (`runWorker`: execution threads started on demand, or with `isolation: 'none'`
- * handlers on its main thread) drains, in this process.
+ * edge-task-worker under test, from its build (`dist/`, see edge-task-worker-build.ts): the
+ * client (`createTaskClient` over node-postgres) enqueues, the container worker (`runWorker`:
+ * execution threads started on demand, or with `isolation: 'none'` handlers on its main thread)
+ * drains, in this process.
  * @module
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createTaskClient, type TaskClient } from '../../client/task-client.ts';
+import type { TaskClient } from '../../client/task-client.ts';
+import type { Database } from '../../src/database.ts';
 import type { Notifier } from '../../src/notifier.ts';
-import { migrate } from '../../src/migrations/migrate.ts';
-import { createPgDatabase } from '../../src/node/pg-database.ts';
-import { createPostgresNotifier } from '../../src/node/notifications/postgres-notifier.ts';
-import { createRedisNotifier } from '../../src/node/notifications/redis-notifier.ts';
-import { runWorker, silentLogger } from '../../src/node/index.ts';
-import { STAMP_CHANNEL, type StampMessage } from '../fixtures/stamp-channel.ts';
+import { STAMP_CHANNEL, type StampMessage } from '../fixtures/stamp-channel.js';
 import { edgeTaskWorkerDrained, edgeTaskWorkerUnfinishedCount, schemaDrop } from '../sql/bench-statements.ts';
 import type {
   BenchEnvironment,
@@ -22,9 +19,10 @@ import type {
   StampListener,
   SystemDefinition,
 } from './queue-system.ts';
+import { loadEdgeTaskWorkerBuild, type EdgeTaskWorkerBuild } from './edge-task-worker-build.ts';
 
 /** The tasks module the worker threads load (`bench.noop`, `bench.stamp`). */
-export const BENCH_TASKS_PATH = fileURLToPath(new URL('../fixtures/bench-tasks.ts', import.meta.url));
+export const BENCH_TASKS_PATH = fileURLToPath(new URL('../fixtures/bench-tasks.js', import.meta.url));
 
 type NotifierKind = 'none' | 'redis' | 'listen';
 
@@ -89,20 +87,35 @@ export const edgeTaskWorker: SystemDefinition = {
   create: (environment, mode, schema) => createEdgeTaskWorker(environment, mode, schema),
 };
 
-function notifierFor(kind: NotifierKind, environment: BenchEnvironment, name: string): Notifier | undefined {
-  if (kind === 'redis') return createRedisNotifier({ url: environment.redisUrl, connectionName: name });
+function notifierFor(
+  build: EdgeTaskWorkerBuild,
+  kind: NotifierKind,
+  environment: BenchEnvironment,
+  name: string,
+): Notifier | undefined {
+  if (kind === 'redis') return build.createRedisNotifier({ url: environment.redisUrl, connectionName: name });
   if (kind === 'listen') {
-    return createPostgresNotifier({ connectionString: environment.databaseUrl, applicationName: name });
+    return build.createPostgresNotifier({ connectionString: environment.databaseUrl, applicationName: name });
   }
   return undefined;
+}
+
+/** The client side of one system instance, built from the loaded build in `open`. */
+interface ClientSide {
+  build: EdgeTaskWorkerBuild;
+  db: Database;
+  client: TaskClient;
+  notifier: Notifier | undefined;
 }
 
 function createEdgeTaskWorker(environment: BenchEnvironment, mode: string, schema: string): QueueSystem {
   const worker = WORKER_SETTINGS[mode];
   const clientNotifierKind: NotifierKind = mode === 'redis' ? 'redis' : mode === 'listen' ? 'listen' : 'none';
-  const db = createPgDatabase({ connectionString: environment.databaseUrl, applicationName: 'bench-client' });
-  const clientNotifier = notifierFor(clientNotifierKind, environment, 'bench-client');
-  const client: TaskClient = createTaskClient({ database: db, schema, notifier: clientNotifier });
+  let side: ClientSide | undefined;
+  const opened = (): ClientSide => {
+    if (!side) throw new Error('edge-task-worker: open() first');
+    return side;
+  };
   let enqueued = 0;
   const task = (job: BenchJob) => ({
     name: job.kind === 'noop' ? 'bench.noop' : 'bench.stamp',
@@ -111,47 +124,56 @@ function createEdgeTaskWorker(environment: BenchEnvironment, mode: string, schem
 
   return {
     async open({ fresh = true } = {}) {
-      if (fresh) await migrate(db, { schema });
+      const build = await loadEdgeTaskWorkerBuild();
+      const db = build.createPgDatabase({
+        connectionString: environment.databaseUrl,
+        applicationName: 'bench-client',
+      });
+      const notifier = notifierFor(build, clientNotifierKind, environment, 'bench-client');
+      side = { build, db, notifier, client: build.createTaskClient({ database: db, schema, notifier }) };
+      if (fresh) await build.migrate(db, { schema });
     },
     async close({ keep = false } = {}) {
+      const { db, notifier } = opened();
       if (!keep) await db.query(schemaDrop(schema));
-      await clientNotifier?.close();
+      await notifier?.close();
       await db.close();
     },
     async enqueue(job) {
       const { name, kwargs } = task(job);
-      await client.createTask(name, { kwargs });
+      await opened().client.createTask(name, { kwargs });
       enqueued++;
     },
     async enqueueMany(jobs) {
-      await client.createTasks(jobs.map(task));
+      await opened().client.createTasks(jobs.map(task));
       enqueued += jobs.length;
     },
     async countCompleted() {
       // Enqueued by this instance − not completed yet (see edgeTaskWorkerUnfinishedCount).
-      const { rows } = await db.query<{ n: number }>(edgeTaskWorkerUnfinishedCount(schema));
+      const { rows } = await opened().db.query<{ n: number }>(edgeTaskWorkerUnfinishedCount(schema));
       return enqueued - (rows[0]?.n ?? 0);
     },
     async isDrained() {
-      const { rows } = await db.query<{ drained: boolean }>(edgeTaskWorkerDrained(schema));
+      const { rows } = await opened().db.query<{ drained: boolean }>(edgeTaskWorkerDrained(schema));
       return rows[0]?.drained === true;
     },
     async startWorker(onStamp?: StampListener) {
       if (!worker) throw new Error(`edge-task-worker has no worker mode "${mode}"`);
+      const { build } = opened();
       const stamps = new BroadcastChannel(STAMP_CHANNEL);
       stamps.onmessage = (event) => {
         const { i, startedAt } = (event as MessageEvent<StampMessage>).data;
         onStamp?.(i, startedAt);
       };
-      const notifier = notifierFor(worker.notifier, environment, 'bench-worker');
-      const handle = await runWorker({
+      const notifier = notifierFor(build, worker.notifier, environment, 'bench-worker');
+      const handle = await build.runWorker({
         tasks: BENCH_TASKS_PATH,
         databaseUrl: environment.databaseUrl,
         schema,
         concurrency: worker.concurrency,
         pollInterval: worker.pollInterval,
         notifier,
-        logger: silentLogger,
+        logger: build.silentLogger,
         isolation: worker.isolation,
       });
       return {

@@ -3,12 +3,13 @@
  * isolation none), started on an empty queue; its
  * resident set is read from /proc 1 s after it said it is ready (idle), then it drains
  * `memoryJobs` no-op jobs enqueued in bulk, and the resident set and its peak are read 0.5 s
- * after the last completion. edge-task-worker runs as `task-worker run` (the CLI, with
- * test/fixtures/tasks.ts); peers run as `bench/peer-worker.ts` with their memory modes.
+ * after the last completion. edge-task-worker runs as `task-worker run` from the build (the
+ * CLI of `dist/`, as the published package runs it, with bench/fixtures/bench-tasks.js);
+ * peers run as `bench/peer-worker.ts` with their memory modes.
  * @module
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createTaskClient } from '../../client/task-client.ts';
 import { migrate } from '../../src/migrations/migrate.ts';
 import { createPgDatabase } from '../../src/node/pg-database.ts';
@@ -20,6 +21,8 @@ import type { ProgressDisplay } from '../progress-display.ts';
 import { formatNumber, type TableStyle } from '../report/format-results.ts';
 import { markdownTable, textTable } from '../report/text-table.ts';
 import { edgeTaskWorkerUnfinishedCount, schemaDrop } from '../sql/bench-statements.ts';
+import { BUILT_CLI_PATH } from '../systems/edge-task-worker-build.ts';
+import { BENCH_TASKS_PATH } from '../systems/edge-task-worker.ts';
 import type { BenchEnvironment, QueueSystem, SystemDefinition } from '../systems/queue-system.ts';
 import { waitFor } from '../wait-for.ts';
 
@@ -69,10 +72,14 @@ async function ourTarget(
       startChildWorker(
         process.execPath,
         [
-          'bin/task-worker.js',
+          '--input-type=module',
+          '--eval',
+          // `task-worker` from the build: bin/task-worker.js would pick the sources in a checkout.
+          `const { main } = await import(${JSON.stringify(pathToFileURL(BUILT_CLI_PATH).href)});\n` +
+            'process.exitCode = await main(process.argv.slice(1));',
           'run',
           '--tasks',
-          'test/fixtures/tasks.ts',
+          BENCH_TASKS_PATH,
           '--concurrency',
           String(concurrency),
           '--poll-interval',
@@ -91,7 +98,7 @@ async function ourTarget(
       for (let from = 0; from < count; from += ENQUEUE_BATCH) {
         const size = Math.min(ENQUEUE_BATCH, count - from);
         await client.createTasks(
-          Array.from({ length: size }, (_, k) => ({ name: 'test.noop', kwargs: { i: from + k } })),
+          Array.from({ length: size }, (_, k) => ({ name: 'bench.noop', kwargs: { i: from + k } })),
         );
         enqueued += size;
       }
