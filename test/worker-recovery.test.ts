@@ -1,7 +1,7 @@
 /**
  * Leases: kill -9 a worker mid-task and another worker runs the task again after the lease
  * expires; the dead attempt's late completion is refused by fencing; heartbeats keep a long
- * task's lease alive.
+ * task's lease alive; a claim (committed asynchronously) lost in a crash only means a re-run.
  */
 import { describe, expect, it } from 'vitest';
 import { createTaskClient } from '../client/task-client.ts';
@@ -74,6 +74,45 @@ describe('crash recovery', () => {
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
   }, 40_000);
+
+  it('a claim commits asynchronously for itself only, and a claim lost in a crash only means a fenced re-run', async () => {
+    const client = createTaskClient({ database: t.db, schema: t.schema });
+    const task = await client.createTask('test.noop');
+    const sql = workerStatements(t.schema);
+    const claimParams = (workerId: string) => [10, workerId, 30, 3, null];
+    const session = await t.db.pool.connect();
+    try {
+      // Inside the claim's own transaction synchronous_commit is off; the session keeps its own.
+      const before = (await session.query('show synchronous_commit')).rows[0].synchronous_commit;
+      await session.query('begin');
+      const lost = await session.query(sql.taskClaim, claimParams('w-lost'));
+      expect(lost.rows.map((row) => [row.id, row.attempt])).toEqual([[task.id, 1]]);
+      expect((await session.query('show synchronous_commit')).rows[0].synchronous_commit).toBe('off');
+      // What a crash before the WAL reached the disk does to an asynchronous commit.
+      await session.query('rollback');
+      expect((await session.query('show synchronous_commit')).rows[0].synchronous_commit).toBe(before);
+    } finally {
+      session.release();
+    }
+    expect(await client.getTask(task.id)).toMatchObject({ status: 'PENDING', attempt: 0, workerId: null });
+
+    // Another worker claims it again at the same attempt number; the lost run cannot complete it.
+    const again = await t.db.query(sql.taskClaim, claimParams('w-next'));
+    expect(again.rows.map((row) => [row.id, row.attempt])).toEqual([[task.id, 1]]);
+    const complete = (workerId: string, result: number) =>
+      t.db.query(sql.taskCompleteMany, [
+        JSON.stringify([{ id: task.id, attempt: 1, result, duration: 0.001 }]),
+        workerId,
+        null,
+      ]);
+    expect((await complete('w-lost', 1)).rowCount).toBe(0);
+    expect((await complete('w-next', 2)).rowCount).toBe(1);
+    expect(await client.getTask(task.id)).toMatchObject({
+      status: 'COMPLETED',
+      result: 2,
+      workerId: 'w-next',
+    });
+  });
 
   it('task-worker sweep fails an expired task with no retries left', async () => {
     const client = createTaskClient({ database: t.db, schema: t.schema });
