@@ -1,6 +1,6 @@
 /**
- * Stores validated tasks: one prepared statement for a single task, one `jsonb_to_recordset`
- * insert for many. The bulk insert returns only the columns the database decides (id and the
+ * Stores validated tasks: one prepared statement for a single task, one insert from a JSON
+ * array of positional records for many. The bulk insert returns only the columns the database decides (id and the
  * two times, as epoch milliseconds); the client builds the rest of each {@link Task} from what it sent, and reads
  * back only the rows that conflicted (a `uniqueKey` hit or a re-run of the same ids).
  * @module
@@ -23,13 +23,13 @@ export interface InsertedTasks {
 // (id-keyed, idempotent) insert again settles it.
 const INSERT_ATTEMPTS = 3;
 
+/** One task as a positional record of the bulk insert, fields in `BULK_INSERT_FIELDS` order. */
 function recordJson(id: string, task: ValidatedTask): string {
   return (
-    `{"id":${JSON.stringify(id)},"name":${JSON.stringify(task.name)},"args":${task.argsJson},` +
-    `"kwargs":${task.kwargsJson},"queue":${JSON.stringify(task.queue)},"priority":${task.priority},` +
-    `"timeout":${task.timeout ?? 'null'},"max_retries":${task.maxRetries ?? 'null'},` +
-    `"run_at":${task.runAt === null ? 'null' : JSON.stringify(task.runAt)},"delay":${task.delay},` +
-    `"unique_key":${task.uniqueKey === null ? 'null' : JSON.stringify(task.uniqueKey)}}`
+    `[${JSON.stringify(id)},${JSON.stringify(task.name)},${task.argsJson},${task.kwargsJson},` +
+    `${JSON.stringify(task.queue)},${task.priority},${task.timeout ?? 'null'},${task.maxRetries ?? 'null'},` +
+    `${task.runAt === null ? 'null' : JSON.stringify(task.runAt)},${task.delay},` +
+    `${task.uniqueKey === null ? 'null' : JSON.stringify(task.uniqueKey)}]`
   );
 }
 
