@@ -11,12 +11,23 @@ import { TaskWorkerError } from '../src/errors.ts';
 import { taskFromRow, type JsonValue, type Task } from '../src/task.ts';
 import { newTaskId } from '../src/task-id.ts';
 import type { ValidatedTask } from '../src/validate-task.ts';
+import type { PostgresNotifications } from '../src/notifications/task-events.ts';
 
 /** What one insert stored: every task in input order, and the ones this call created. */
 export interface InsertedTasks {
   tasks: Task[];
   created: Task[];
+  /** The insert statement itself sent the `task_created` wake-ups of `created`. */
+  notified: boolean;
 }
+
+/**
+ * Builds the `pg_notify` wake-ups of tasks about to be inserted, to send inside the insert;
+ * `undefined` means publish after the commit instead.
+ */
+export type InsertNotifications = (
+  tasks: readonly Pick<Task, 'id' | 'queue' | 'name' | 'attempt'>[],
+) => PostgresNotifications | undefined;
 
 // A uniqueKey holder can finish between the insert and the read of the conflicting rows (or a
 // concurrent insert of the same key can be invisible to the insert's snapshot); running the
@@ -95,14 +106,31 @@ function insertOneParams(id: string, task: ValidatedTask): unknown[] {
   ];
 }
 
-async function insertOne(db: Database, sql: TaskStatements, task: ValidatedTask): Promise<InsertedTasks> {
+/** What a task is announced by before it is stored. */
+const announced = (id: string, task: ValidatedTask) => ({
+  id,
+  queue: task.queue,
+  name: task.name,
+  attempt: 0,
+});
+
+async function insertOne(
+  db: Database,
+  sql: TaskStatements,
+  task: ValidatedTask,
+  notifications: InsertNotifications | undefined,
+): Promise<InsertedTasks> {
   const id = newTaskId();
   const params = insertOneParams(id, task);
+  const notify = notifications?.([announced(id, task)]);
+  const [text, allParams] = notify
+    ? [sql.taskInsertOneNotify, [...params, notify.channels, notify.messages]]
+    : [sql.taskInsertOne, params];
   for (let attempt = 1; ; attempt++) {
-    const { rows } = await db.query(sql.taskInsertOne, params, { prepare: true });
+    const { rows } = await db.query(text, allParams, { prepare: true });
     if (rows[0]) {
       const stored = taskFromRow(rows[0]);
-      return { tasks: [stored], created: stored.id === id ? [stored] : [] };
+      return { tasks: [stored], created: stored.id === id ? [stored] : [], notified: notify !== undefined };
     }
     if (attempt >= INSERT_ATTEMPTS) throw insertRace();
   }
@@ -112,11 +140,18 @@ async function insertMany(
   db: Database,
   sql: TaskStatements,
   validated: readonly ValidatedTask[],
+  notifications: InsertNotifications | undefined,
 ): Promise<InsertedTasks> {
   const ids = validated.map(() => newTaskId());
   const payload = [`[${validated.map((task, i) => recordJson(ids[i] as string, task)).join(',')}]`];
   if (!validated.some((task) => task.uniqueKey !== null)) {
-    const { rows } = await db.query(sql.taskInsertMany, payload, { prepare: true });
+    // Without a uniqueKey every task is created, so its wake-up can go out with the insert.
+    const notify = notifications?.(validated.map((task, i) => announced(ids[i] as string, task)));
+    const { rows } = notify
+      ? await db.query(sql.taskInsertManyNotify, [...payload, notify.channels, notify.messages], {
+          prepare: true,
+        })
+      : await db.query(sql.taskInsertMany, payload, { prepare: true });
     const inserted = Number(rows[0]?.inserted);
     if (inserted !== validated.length) {
       throw new TaskWorkerError('INSERT_FAILED', `Inserted ${inserted} of ${validated.length} tasks.`);
@@ -126,7 +161,7 @@ async function insertMany(
     const tasks = validated.map((task, i) =>
       newTask(ids[i] as string, task, createdAtMs, runAtMs(task, nowUs)),
     );
-    return { tasks, created: tasks };
+    return { tasks, created: tasks, notified: notify !== undefined };
   }
   for (let attempt = 1; ; attempt++) {
     const { rows } = await db.query(sql.taskInsertManyDeduplicated, payload, { prepare: true });
@@ -148,7 +183,7 @@ async function insertMany(
       }
     });
     if (missing.length === 0 || (await resolveConflicts(db, sql, validated, ids, missing, tasks, created))) {
-      return { tasks: tasks as Task[], created };
+      return { tasks: tasks as Task[], created, notified: false };
     }
     if (attempt >= INSERT_ATTEMPTS) throw insertRace();
   }
@@ -198,13 +233,17 @@ function insertRace(): TaskWorkerError {
   return new TaskWorkerError('INSERT_RACE', 'Task insert kept racing with a concurrent uniqueKey insert.');
 }
 
-/** Stores `validated` (in one statement) and returns the stored tasks in input order. */
+/**
+ * Stores `validated` (in one statement) and returns the stored tasks in input order. With
+ * `notifications`, the statement also sends the new tasks' wake-ups where it can (`notified`).
+ */
 export async function insertTasks(
   db: Database,
   sql: TaskStatements,
   validated: readonly ValidatedTask[],
+  notifications?: InsertNotifications,
 ): Promise<InsertedTasks> {
-  if (validated.length === 0) return { tasks: [], created: [] };
-  if (validated.length === 1) return await insertOne(db, sql, validated[0] as ValidatedTask);
-  return await insertMany(db, sql, validated);
+  if (validated.length === 0) return { tasks: [], created: [], notified: false };
+  if (validated.length === 1) return await insertOne(db, sql, validated[0] as ValidatedTask, notifications);
+  return await insertMany(db, sql, validated, notifications);
 }

@@ -11,6 +11,7 @@ import {
   publishTaskEvents,
   taskChannel,
   taskCreatedEvents,
+  taskCreatedNotifications,
   type PublishTaskEventsOptions,
   type TaskEvent,
 } from '../src/notifications/task-events.ts';
@@ -21,7 +22,7 @@ import { DEFAULT_SCHEMA } from '../src/sql/schema-name.ts';
 import { taskStatements } from '../src/sql/task-statements.ts';
 import { isFinalStatus, taskFromRow, type Task } from '../src/task.ts';
 import { assertTaskId } from '../src/task-id.ts';
-import { insertTasks } from './insert-tasks.ts';
+import { insertTasks, type InsertNotifications } from './insert-tasks.ts';
 import { TASK_LIMITS, validateTask, type TaskOptions, type ValidatedTask } from '../src/validate-task.ts';
 
 /** Options of one task, typed from its handler when the client knows the registry. */
@@ -149,10 +150,15 @@ export function createTaskClient<R extends TaskRegistry = TaskRegistry>(
     };
   }
 
+  // A LISTEN/NOTIFY notifier: wake-ups go out inside the insert, with its commit.
+  const notifications: InsertNotifications | undefined = notifier?.postgresChannel
+    ? (created) => taskCreatedNotifications(notifier, schema, created)
+    : undefined;
+
   async function insert(validated: readonly ValidatedTask[]): Promise<Task[]> {
-    const { tasks, created } = await insertTasks(db, sql, validated);
+    const { tasks, created, notified } = await insertTasks(db, sql, validated, notifications);
     // Only tasks this call inserted: a uniqueKey hit returns an older task, already announced.
-    if (notifier) await publish(taskCreatedEvents(created));
+    if (notifier && !notified) await publish(taskCreatedEvents(created));
     return tasks;
   }
 

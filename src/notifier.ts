@@ -36,4 +36,13 @@ export interface Notifier {
   ): Promise<Unsubscribe>;
   /** Closes connections the notifier owns. */
   close(): Promise<void>;
+  /**
+   * Only on notifiers whose `publish` is a Postgres NOTIFY (the LISTEN/NOTIFY notifier): the
+   * Postgres channel that `publish(channel)` notifies. Throws what `publish` would reject with
+   * for a bad channel. A client with such a notifier sends the wake-ups of the tasks it creates
+   * with `pg_notify` inside its insert statement: Postgres delivers them with the commit, a
+   * round trip sooner, and none can be lost between the commit and a publish. Workers LISTEN on
+   * the database that holds the tasks, which is the one the insert runs on.
+   */
+  postgresChannel?(channel: string): string;
 }

@@ -139,6 +139,70 @@ export function taskEventChannels(prefix: string, event: TaskEvent): string[] {
   }
 }
 
+/** One message to publish: an event on one of its channels. */
+export interface TaskEventMessage {
+  channel: string;
+  event: TaskEvent;
+}
+
+/**
+ * The messages that announce `events`: each on its channels, with the wake-up channels (queue,
+ * all queues) taking one message per call however many events name them. An event whose
+ * channels cannot be built goes to `onError` and is left out.
+ */
+export function taskEventMessages(
+  prefix: string,
+  events: readonly TaskEvent[],
+  onError: (error: unknown, event: TaskEvent) => void,
+): TaskEventMessage[] {
+  const messages: TaskEventMessage[] = [];
+  const wokenQueues = new Set<string>();
+  for (const event of events) {
+    try {
+      for (const channel of taskEventChannels(prefix, event)) {
+        const isWakeUp = channel !== taskChannel(prefix, event.taskId);
+        if (isWakeUp && wokenQueues.has(channel)) continue;
+        if (isWakeUp) wokenQueues.add(channel);
+        messages.push({ channel, event });
+      }
+    } catch (error) {
+      onError(error, event);
+    }
+  }
+  return messages;
+}
+
+/** `pg_notify` arguments as two parallel arrays (Postgres channels, JSON messages). */
+export interface PostgresNotifications {
+  channels: string[];
+  messages: string[];
+}
+
+/**
+ * The `task_created` wake-ups of `tasks` (one per queue) as `pg_notify` arguments, for a
+ * notifier with {@link Notifier.postgresChannel}; `undefined` when one of them cannot be built
+ * (the caller then publishes after the commit as usual, which reports the error).
+ */
+export function taskCreatedNotifications(
+  notifier: Notifier,
+  prefix: string,
+  tasks: readonly Pick<Task, 'id' | 'queue' | 'name' | 'attempt'>[],
+): PostgresNotifications | undefined {
+  const toPostgres = notifier.postgresChannel?.bind(notifier);
+  if (!toPostgres) return undefined;
+  let broken = false;
+  const found = taskEventMessages(prefix, taskCreatedEvents(tasks), () => (broken = true));
+  if (broken) return undefined;
+  try {
+    return {
+      channels: found.map(({ channel }) => toPostgres(channel)),
+      messages: found.map(({ event }) => JSON.stringify(event)),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Options of {@link publishTaskEvents}. */
 export interface PublishTaskEventsOptions {
   /** Receives each failed publish; it never reaches the caller (default: `console.warn`). */
@@ -171,22 +235,11 @@ export async function publishTaskEvents(
       // The caller's work is done; a broken error handler must not undo that.
     }
   };
-  const messages: Array<{ channel: string; event: TaskEvent }> = [];
-  const wokenQueues = new Set<string>();
   let failed = 0;
-  for (const event of events) {
-    try {
-      for (const channel of taskEventChannels(prefix, event)) {
-        const isWakeUp = channel !== taskChannel(prefix, event.taskId);
-        if (isWakeUp && wokenQueues.has(channel)) continue;
-        if (isWakeUp) wokenQueues.add(channel);
-        messages.push({ channel, event });
-      }
-    } catch (error) {
-      failed++;
-      report(error, '', event);
-    }
-  }
+  const messages = taskEventMessages(prefix, events, (error, event) => {
+    failed++;
+    report(error, '', event);
+  });
   const outcomes = await Promise.all(
     messages.map(async ({ channel, event }) => {
       try {

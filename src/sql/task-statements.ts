@@ -41,6 +41,11 @@ export interface TaskStatements {
    */
   readonly taskInsertMany: string;
   /**
+   * `taskInsertMany` that also sends `pg_notify($2[i], $3[i])` for each pair of the text
+   * arrays $2 (channels) and $3 (messages): the wake-ups go out with the insert's commit.
+   */
+  readonly taskInsertManyNotify: string;
+  /**
    * `taskInsertMany` for batches with a `unique_key`: `on conflict do nothing`, returning
    * `id, run_at_ms, created_at_ms` (epoch milliseconds, int8) of the rows it inserted. An input
    * left out conflicted: its id exists (a re-run of the same call) or its `unique_key` has an
@@ -60,6 +65,11 @@ export interface TaskStatements {
    * cheaper to plan and to prepare (createTask is the hot path of edge apps).
    */
   readonly taskInsertOne: string;
+  /**
+   * `taskInsertOne` that also sends `pg_notify($12[i], $13[i])` for each pair of the text
+   * arrays $12 (channels) and $13 (messages) when it inserted the task (not on a conflict).
+   */
+  readonly taskInsertOneNotify: string;
   /** One task by id ($1). */
   readonly taskGet: string;
   /**
@@ -78,12 +88,36 @@ insert into ${tasks} (id, name, args, kwargs, queue, priority, timeout, max_retr
 select r->>0, r->>1, r->2, r->3, r->>4, (r->>5)::int, (r->>6)::int, (r->>7)::int,
        coalesce((r->>8)::timestamptz, now() + make_interval(secs => coalesce((r->>9)::float8, 0))), r->>10
 from jsonb_array_elements($1::jsonb) as r`;
-  return {
-    taskInsertMany: `
+  // pg_notify of each (channel, message) pair of two text array params, when `condition` holds;
+  // one row, so that the final select can join it (an unreferenced CTE would not run).
+  const notified = (channels: string, messages: string, condition = 'true') => `notified as (
+  select count(pg_notify(n.channel, n.message)) as sent
+  from unnest(${channels}::text[], ${messages}::text[]) as n(channel, message)
+  where ${condition}
+)`;
+  const insertMany = (notify: boolean) => `
 with inserted as (${insertSelect}
   returning 1
-)
-select count(*)::int as inserted, (extract(epoch from now()) * 1000000)::int8 as now_us from inserted`,
+)${notify ? `, ${notified('$2', '$3')}` : ''}
+select count(*)::int as inserted, (extract(epoch from now()) * 1000000)::int8 as now_us
+from inserted${notify ? ' cross join notified' : ''}`;
+  const insertOne = (notify: boolean) => `
+with inserted as (
+  insert into ${tasks} (id, name, args, kwargs, queue, priority, timeout, max_retries, run_at, unique_key)
+  values ($1, $2, $3::jsonb, $4::jsonb, $5, $6, $7, $8,
+          coalesce($9::timestamptz, now() + make_interval(secs => $10::float8)), $11)
+  on conflict do nothing
+  returning *
+)${notify ? `, ${notified('$12', '$13', 'exists (select 1 from inserted)')}` : ''}
+select inserted.* from inserted${notify ? ' cross join notified' : ''}
+union all
+(select * from ${tasks}
+ where not exists (select 1 from inserted)
+   and (id = $1 or ($11::text is not null and unique_key = $11 and status in ${UNFINISHED}))
+ limit 1)`;
+  return {
+    taskInsertMany: insertMany(false),
+    taskInsertManyNotify: insertMany(true),
     taskInsertManyDeduplicated: `${insertSelect}
 on conflict do nothing
 returning id, ${epochMs('run_at')} as run_at_ms, ${epochMs('created_at')} as created_at_ms`,
@@ -91,20 +125,8 @@ returning id, ${epochMs('run_at')} as run_at_ms, ${epochMs('created_at')} as cre
 select * from ${tasks} where id = any($1::text[])
 union all
 select * from ${tasks} where unique_key = any($2::text[]) and status in ${UNFINISHED}`,
-    taskInsertOne: `
-with inserted as (
-  insert into ${tasks} (id, name, args, kwargs, queue, priority, timeout, max_retries, run_at, unique_key)
-  values ($1, $2, $3::jsonb, $4::jsonb, $5, $6, $7, $8,
-          coalesce($9::timestamptz, now() + make_interval(secs => $10::float8)), $11)
-  on conflict do nothing
-  returning *
-)
-select * from inserted
-union all
-(select * from ${tasks}
- where not exists (select 1 from inserted)
-   and (id = $1 or ($11::text is not null and unique_key = $11 and status in ${UNFINISHED}))
- limit 1)`,
+    taskInsertOne: insertOne(false),
+    taskInsertOneNotify: insertOne(true),
     taskGet: `select * from ${tasks} where id = $1`,
     taskCancel: `
 with cancelled as (

@@ -152,6 +152,10 @@ export function createPostgresNotifier(options: PostgresNotifierOptions): Notifi
         onStatus: subscribeOptions?.onStatus,
       });
     },
+    postgresChannel(channel) {
+      assertChannel(channel);
+      return postgresChannelName(channel);
+    },
     async close() {
       closed = true;
       await subscriptions.close();
