@@ -190,6 +190,10 @@ export class ExecutorPool implements Executor {
       if (!slot.ready || slot.killTimer || isHeld(slot, now)) continue;
       const room = this.depth - slot.runs.length;
       if (room <= 0) continue;
+      // A busy thread is topped up once half its queue is free, not after every result: a
+      // message costs ~20 µs of CPU whatever it carries, and topping up by the few tasks that
+      // just finished averaged 25 tasks per message at a depth of 64.
+      if (slot.runs.length > 0 && room * 2 < this.depth) continue;
       const batch = this.backlog.splice(0, room);
       const wasIdle = slot.runs.length === 0;
       slot.lastActive = now;
