@@ -1,8 +1,10 @@
 /**
  * Stores validated tasks: one prepared statement for a single task, one insert from a JSON
- * array of positional records for many. The bulk insert returns only the columns the database decides (id and the
- * two times, as epoch milliseconds); the client builds the rest of each {@link Task} from what it sent, and reads
- * back only the rows that conflicted (a `uniqueKey` hit or a re-run of the same ids).
+ * array of positional records for many. A bulk insert returns one row (the count and the
+ * database's now()), or with a `uniqueKey` in the batch the id and two times of each row it
+ * inserted; the client builds the rest of each {@link Task} from what it sent, and reads back
+ * only the rows that conflicted (a `uniqueKey` hit or a re-run of the same ids). With a
+ * LISTEN/NOTIFY notifier the insert statement also sends the new tasks' wake-ups.
  * @module
  */
 import type { Database, Row } from '../src/database.ts';
@@ -34,7 +36,7 @@ export type InsertNotifications = (
 // (id-keyed, idempotent) insert again settles it.
 const INSERT_ATTEMPTS = 3;
 
-/** One task as a positional record of the bulk insert, fields in `BULK_INSERT_FIELDS` order. */
+/** One task as a positional record of the bulk insert, fields in `taskInsertMany`'s order. */
 function recordJson(id: string, task: ValidatedTask): string {
   return (
     `[${JSON.stringify(id)},${JSON.stringify(task.name)},${task.argsJson},${task.kwargsJson},` +

@@ -11,27 +11,12 @@ const UNFINISHED = `('PENDING', 'PROGRESS')`;
 // Cheaper to format and parse than a timestamptz, per row of a bulk insert.
 const epochMs = (column: string) => `floor(extract(epoch from ${column}) * 1000)::int8`;
 
-/** The order of a task's fields in a record of `taskInsertMany`'s JSON parameter. */
-export const BULK_INSERT_FIELDS = [
-  'id',
-  'name',
-  'args',
-  'kwargs',
-  'queue',
-  'priority',
-  'timeout',
-  'max_retries',
-  'run_at',
-  'delay',
-  'unique_key',
-] as const;
-
 /** The statements of one schema, built once per client. */
 export interface TaskStatements {
   /**
    * Inserts N tasks from one JSON array param ($1) of positional records
-   * `[id, name, args, kwargs, queue, priority, timeout, max_retries, run_at, delay, unique_key]`
-   * (see {@link BULK_INSERT_FIELDS}), for batches without a `unique_key`, and returns one row: `inserted` (the count) and `now_us`
+   * `[id, name, args, kwargs, queue, priority, timeout, max_retries, run_at, delay, unique_key]`,
+   * for batches without a `unique_key`, and returns one row: `inserted` (the count) and `now_us`
    * (the database's now(), epoch microseconds, int8): the client knows every column from that.
    * No conflict handling, which spares Postgres a speculative check of the unique indexes per
    * row; ids are fresh and random, so a conflict would be an error, not a duplicate. Sending
@@ -82,7 +67,7 @@ export interface TaskStatements {
 /** Builds the task statements for `schema`. */
 export function taskStatements(schema: string): TaskStatements {
   const tasks = `${quoteSchema(schema)}.tasks`;
-  // `->>` of a JSON null is SQL null. Field positions: BULK_INSERT_FIELDS.
+  // `->>` of a JSON null is SQL null. Field positions: see `taskInsertMany`.
   const insertSelect = `
 insert into ${tasks} (id, name, args, kwargs, queue, priority, timeout, max_retries, run_at, unique_key)
 select r->>0, r->>1, r->2, r->3, r->>4, (r->>5)::int, (r->>6)::int, (r->>7)::int,
