@@ -33,6 +33,7 @@ import {
   type ThreadTask,
 } from './thread-protocol.ts';
 import { THREAD_BOOT_SOURCE, type ThreadBoot } from './thread-boot.ts';
+import { batchDepth, topUpSize } from './thread-batching.ts';
 import { BLOCKED_MS, threadsToStart } from './thread-growth.ts';
 import { abortError, elapsed, heldFor, isHeld, type Run, type Slot } from './thread-slot.ts';
 
@@ -98,17 +99,9 @@ export class ExecutorPool implements Executor {
     }
   }
 
-  /**
-   * How many tasks a thread is given at once: 1 for tasks of a millisecond or more, up to 64
-   * for ones under 50 µs, where per-message cost dominates (a task that runs long anyway gets
-   * the rest handed back, see `armRelease`). Unknown pace counts as slow.
-   */
+  /** How many tasks a thread is given at once (thread-batching.ts). */
   private get depth(): number {
-    const ms = this.averageMs;
-    if (ms === undefined || ms >= 1) return 1;
-    if (ms >= 0.25) return 4;
-    if (ms >= 0.05) return 16;
-    return 64;
+    return batchDepth(this.averageMs);
   }
 
   /**
@@ -188,12 +181,8 @@ export class ExecutorPool implements Executor {
       if (this.backlog.length === 0) return;
       // Nothing more goes behind a task that has already run BLOCKED_MS.
       if (!slot.ready || slot.killTimer || isHeld(slot, now)) continue;
-      const room = this.depth - slot.runs.length;
-      if (room <= 0) continue;
-      // A busy thread is topped up once half its queue is free, not after every result: a
-      // message costs ~20 µs of CPU whatever it carries, and topping up by the few tasks that
-      // just finished averaged 25 tasks per message at a depth of 64.
-      if (slot.runs.length > 0 && room * 2 < this.depth) continue;
+      const room = topUpSize(slot.runs.length, this.depth);
+      if (room === 0) continue;
       const batch = this.backlog.splice(0, room);
       const wasIdle = slot.runs.length === 0;
       slot.lastActive = now;
