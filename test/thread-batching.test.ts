@@ -17,25 +17,31 @@ describe('batchDepth', () => {
 });
 
 describe('topUpSize', () => {
-  it('fills an idle thread up to its depth', () => {
-    expect(topUpSize(0, 64)).toBe(64);
-    expect(topUpSize(0, 1)).toBe(1);
-  });
-
-  it('tops a busy thread up only once half its queue is free', () => {
-    expect(topUpSize(63, 64)).toBe(0);
-    expect(topUpSize(33, 64)).toBe(0);
-    expect(topUpSize(32, 64)).toBe(32);
-    expect(topUpSize(1, 64)).toBe(63);
-    // Shallow queues still get their one free place.
-    expect(topUpSize(1, 2)).toBe(1);
-    expect(topUpSize(3, 4)).toBe(0);
-    expect(topUpSize(2, 4)).toBe(2);
-  });
-
-  it('never sends more than the room, and nothing to a full thread', () => {
-    expect(topUpSize(64, 64)).toBe(0);
-    expect(topUpSize(1, 1)).toBe(0);
-    expect(topUpSize(70, 64)).toBe(0);
-  });
+  // [queued, depth, tasks to send]
+  const cases: Record<string, [number, number, number][]> = {
+    'fills an idle thread up to its depth': [
+      [0, 64, 64],
+      [0, 1, 1],
+    ],
+    'tops a busy thread up only once half its queue is free': [
+      [63, 64, 0],
+      [33, 64, 0],
+      [32, 64, 32],
+      [1, 64, 63],
+      // Shallow queues still get their one free place.
+      [1, 2, 1],
+      [3, 4, 0],
+      [2, 4, 2],
+    ],
+    'never sends more than the room, and nothing to a full thread': [
+      [64, 64, 0],
+      [1, 1, 0],
+      [70, 64, 0],
+    ],
+  };
+  for (const [title, rows] of Object.entries(cases)) {
+    it(title, () => {
+      for (const [queued, depth, expected] of rows) expect(topUpSize(queued, depth)).toBe(expected);
+    });
+  }
 });
