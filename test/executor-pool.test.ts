@@ -3,16 +3,23 @@
  * that hold their threads, runs them side by side, and gives idle threads back.
  */
 import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ExecutorPool } from '../worker/container/executor-pool.ts';
 import type { ThreadTask } from '../worker/container/thread-protocol.ts';
+import { waitFor } from './support/wait-for.ts';
 
 const tasksUrl = pathToFileURL('test/fixtures/tasks.ts').href;
 let pool: ExecutorPool | undefined;
+const execLog = process.env.EXEC_LOG;
 afterEach(async () => {
   await pool?.close();
   pool = undefined;
+  if (execLog === undefined) delete process.env.EXEC_LOG;
+  else process.env.EXEC_LOG = execLog;
 });
 
 const sleepTask = (i: number, ms: number): ThreadTask => ({
@@ -23,32 +30,61 @@ const sleepTask = (i: number, ms: number): ThreadTask => ({
   attempt: 1,
 });
 
-async function until(check: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!check()) {
-    if (performance.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+/** A task that holds its thread until the test aborts it (test.sleep honours its AbortSignal). */
+const holdTask = (id: string): ThreadTask => ({
+  id,
+  name: 'test.sleep',
+  argsJson: JSON.stringify([600_000]),
+  kwargsJson: '{}',
+  attempt: 1,
+});
+
+/** Ids of the tasks that have started, in order: each appends to EXEC_LOG as it starts. */
+async function startedTasks(log: string): Promise<string[]> {
+  const text = await readFile(log, 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.split(' ')[0]!);
 }
 
 describe('execution thread pool', () => {
   it('grows to its size for tasks that hold their threads, then retires idle threads down to one', async () => {
-    pool = new ExecutorPool({ size: 4, tasksUrl, idleThreadMs: 300 });
-    expect(await pool.start()).toContain('test.sleep');
-    expect(pool.threads).toBe(1);
-    const started = performance.now();
-    const outcomes = await Promise.all([0, 1, 2, 3].map((i) => pool!.run(sleepTask(i, 800), 10)));
-    const elapsed = performance.now() - started;
-    expect(outcomes.map((outcome) => outcome.ok)).toEqual([true, true, true, true]);
-    expect(pool.threads).toBe(4);
-    // Side by side, not one after another (4 × 800 ms).
-    expect(elapsed).toBeLessThan(2400);
-    await until(() => pool!.threads === 1, 5000);
-    // The remaining thread still runs tasks, and the pool can grow again.
-    const again = await Promise.all([0, 1].map((i) => pool!.run(sleepTask(10 + i, 300), 10)));
-    expect(again.map((outcome) => outcome.ok)).toEqual([true, true]);
-    expect(pool.threads).toBe(2);
-  }, 20_000);
+    // No clock in the assertions: the tasks hold their threads until the test releases them,
+    // and every wait is for a state of the pool, however slow the machine.
+    const dir = await mkdtemp(join(tmpdir(), 'etw-pool-'));
+    try {
+      const log = join(dir, 'started.log');
+      process.env.EXEC_LOG = log; // threads copy the environment when they start
+      pool = new ExecutorPool({ size: 4, tasksUrl, idleThreadMs: 300 });
+      expect(await pool.start()).toContain('test.sleep');
+      expect(pool.threads).toBe(1);
+      const holding = ['hold-0', 'hold-1', 'hold-2', 'hold-3'];
+      const held = holding.map((id) => pool!.run(holdTask(id), null));
+      // Side by side: all four have started, and none can end before it is released.
+      await waitFor(async () => (await startedTasks(log)).length === 4, {
+        what: 'four held tasks to run side by side',
+      });
+      expect((await startedTasks(log)).sort()).toEqual(holding);
+      expect(pool.threads).toBe(4);
+      for (const id of holding) pool.abort(id, 'released by the test', 30_000);
+      expect(await Promise.all(held)).toMatchObject(holding.map(() => ({ ok: false, aborted: true })));
+
+      await waitFor(() => pool!.threads === 1, { what: 'idle threads to retire down to one' });
+      // The remaining thread still runs tasks, and the pool can grow again.
+      expect((await pool.run(sleepTask(10, 0), 10)).ok).toBe(true);
+      const again = ['hold-4', 'hold-5'];
+      const heldAgain = again.map((id) => pool!.run(holdTask(id), null));
+      await waitFor(async () => (await startedTasks(log)).filter((id) => again.includes(id)).length === 2, {
+        what: 'two more held tasks to run side by side',
+      });
+      expect(pool.threads).toBe(2);
+      for (const id of again) pool.abort(id, 'released by the test', 30_000);
+      expect(await Promise.all(heldAgain)).toMatchObject(again.map(() => ({ ok: false, aborted: true })));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
 
   it('threads after the first load the shared type-stripped modules, with stack traces at the right .ts lines', async () => {
     pool = new ExecutorPool({ size: 3, tasksUrl });

