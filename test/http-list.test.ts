@@ -135,6 +135,8 @@ describe.each(driverCases)('the API over $name', (driver) => {
   async function send(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
     const response = await api.request(path, {
       method,
+      // Without a token, writes must say they are JSON (see http-security.test.ts).
+      headers: { 'Content-Type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     return { status: response.status, body: await response.json() };

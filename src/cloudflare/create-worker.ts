@@ -10,6 +10,7 @@
  * @module
  */
 import type { TaskRegistry } from '../define-tasks.ts';
+import { createAuthThrottle } from '../http/auth-throttle.ts';
 import { createApp } from '../http/create-app.ts';
 import { runDueTasks, type InlineRunResult } from '../inline-executor.ts';
 import { landedTaskEvents } from '../write-back.ts';
@@ -110,6 +111,8 @@ export function createCloudflareWorker<Env extends TaskWorkerEnv = TaskWorkerEnv
     return { swept, executed };
   }
 
+  // One throttle per isolate: the app is built per request, its lockouts must outlive one.
+  const authThrottle = createAuthThrottle();
   return {
     runScheduled,
     async fetch(request, env, ctx) {
@@ -124,6 +127,7 @@ export function createCloudflareWorker<Env extends TaskWorkerEnv = TaskWorkerEnv
         schema,
         apiToken: requireBinding(env, 'TASK_WORKER_API_TOKEN'),
         maxWaitSeconds: options.maxWaitSeconds ?? 30,
+        authThrottle,
       });
       // The notifier is not closed here: its publishes may still be running in waitUntil, and
       // REST holds no connection once the request's subscriptions (if any) ended.

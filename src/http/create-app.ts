@@ -9,14 +9,22 @@ import type { Database } from '../database.ts';
 import { ConfigError } from '../errors.ts';
 import { DEFAULT_SCHEMA } from '../sql/schema-name.ts';
 import { taskQueryStatements } from '../sql/task-query-statements.ts';
-import { bearerAuth } from './auth.ts';
+import { bearerAuth, requestThrottle } from './auth.ts';
+import {
+  createAuthThrottle,
+  isAuthThrottle,
+  type AuthThrottle,
+  type AuthThrottleOptions,
+} from './auth-throttle.ts';
 import { registerDashboardRoutes } from './dashboard/dashboard-routes.ts';
 import { handleError, type ErrorLogger } from './error-response.ts';
+import { hostGuard, hostMatcher, type AllowedHosts } from './host-guard.ts';
 import { routeFallback } from './route-fallback.ts';
 import { registerHealthRoutes } from './routes-health.ts';
 import { registerListRoutes } from './routes-list.ts';
 import { registerStatsRoutes } from './routes-stats.ts';
 import { registerTaskRoutes } from './routes-tasks.ts';
+import { originSet, writeGuard } from './write-guard.ts';
 
 /** Options of {@link createApp}. */
 export interface AppOptions {
@@ -26,7 +34,9 @@ export interface AppOptions {
    * The bearer token every route but `/healthz` requires (`TASK_WORKER_API_TOKEN` in entry
    * points). Required: leaving it out throws a {@link ConfigError}, so a missing env var
    * cannot silently publish an open API. Pass `false` explicitly to run without
-   * authentication, for local development only.
+   * authentication, for local development only: the app then answers only loopback host names
+   * (see `allowedHosts`) and refuses writes from other origins or without
+   * `Content-Type: application/json` (see `allowedOrigins`).
    */
   apiToken?: string | false;
   /**
@@ -46,6 +56,38 @@ export interface AppOptions {
    * health checks, with the request (default: `console.error`).
    */
   onError?: ErrorLogger;
+  /**
+   * Back-off for wrong credentials (bearer tokens on every route, dashboard logins), per client:
+   * after `maxFailures` (5) failures in a row, 429 `TOO_MANY_ATTEMPTS` with `Retry-After` for
+   * `lockoutSeconds` (1), doubled with every further failure up to `maxLockoutSeconds` (900),
+   * the right token included; a success or `windowSeconds` (900) without a failure forgets them.
+   * Default: a throttle of this app with those numbers, at most 10,000 clients. Its state is in
+   * memory: per process on Node, per isolate on Cloudflare, so an entry point that builds an
+   * app per request should pass one {@link AuthThrottle} from `createAuthThrottle()` it keeps
+   * across requests. `false` turns it off. Who a client is: see `trustProxy`.
+   */
+  authThrottle?: AuthThrottleOptions | AuthThrottle | false;
+  /**
+   * Key the throttle on the last `X-Forwarded-For` address, the one your own reverse proxy
+   * appended (default: false). Without it the key is the socket's address on Node
+   * (@hono/node-server), `CF-Connecting-IP` on Cloudflare, and one shared key elsewhere. Turn it
+   * on only behind a proxy that appends to the header: otherwise a client picks its own key.
+   */
+  trustProxy?: boolean;
+  /**
+   * Without a token (`apiToken: false`), the host names answered besides loopback ones
+   * (`localhost`, `*.localhost`, `127.0.0.0/8`, `[::1]`, any port); a name starting with `.`
+   * also allows its subdomains (`.example.test`). `true` answers any host: DNS rebinding then
+   * lets any web page use the API. Other hosts get 421 `MISDIRECTED_HOST` (default: none;
+   * ignored with a token).
+   */
+  allowedHosts?: AllowedHosts;
+  /**
+   * Without a token, the origins besides the app's own whose pages may change tasks
+   * (`["http://localhost:3000"]`); writes from any other origin get 403 `FORBIDDEN_ORIGIN`
+   * (default: none; ignored with a token, which a cross-site page cannot send anyway).
+   */
+  allowedOrigins?: readonly string[];
 }
 
 const DEFAULT_MAX_WAIT_SECONDS = 60;
@@ -59,6 +101,7 @@ function checkOptions(options: AppOptions): {
   apiToken: string | false;
   maxWaitSeconds: number;
   maxBodyBytes: number;
+  throttle: AuthThrottle | null;
 } {
   if (typeof options.database?.query !== 'function') {
     throw new ConfigError(
@@ -84,7 +127,11 @@ function checkOptions(options: AppOptions): {
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1) {
     throw new ConfigError(`maxBodyBytes must be a positive integer, got ${String(maxBodyBytes)}.`);
   }
-  return { apiToken, maxWaitSeconds, maxBodyBytes };
+  const throttleOption = options.authThrottle ?? {};
+  let throttle: AuthThrottle | null = null;
+  if (isAuthThrottle(throttleOption)) throttle = throttleOption;
+  else if (throttleOption !== false) throttle = createAuthThrottle(throttleOption);
+  return { apiToken, maxWaitSeconds, maxBodyBytes, throttle };
 }
 
 /**
@@ -109,15 +156,29 @@ function checkOptions(options: AppOptions): {
  * with `retryCount` 0 and its error, result and timeline cleared.
  *
  * Any route but `/healthz` without the right `Authorization: Bearer <token>` gets 401
- * `UNAUTHORIZED`; an unknown path 404 `NOT_FOUND`; a known path with another method 405
- * `METHOD_NOT_ALLOWED`; a database outage 503 `DATABASE_UNAVAILABLE`; anything else 500
- * `INTERNAL` with no detail (the error goes to `onError`).
+ * `UNAUTHORIZED`, and 429 `TOO_MANY_ATTEMPTS` with `Retry-After` once its client has sent too
+ * many wrong ones (`authThrottle`); an unknown path 404 `NOT_FOUND`; a known path with another
+ * method 405 `METHOD_NOT_ALLOWED`; a database that cannot be reached 503
+ * `DATABASE_UNAVAILABLE` with `Retry-After` on every route (an HTML page on the dashboard);
+ * anything else 500 `INTERNAL` with no detail (the error goes to `onError`).
+ *
+ * Without a token (`apiToken: false`): a `Host` that is not loopback nor in `allowedHosts` gets
+ * 421 `MISDIRECTED_HOST` on every route; a write (not GET or HEAD) to the API from another
+ * origin (`Origin`, `Sec-Fetch-Site: cross-site`) not in `allowedOrigins` 403
+ * `FORBIDDEN_ORIGIN`, and one without `Content-Type: application/json` 415
+ * `UNSUPPORTED_MEDIA_TYPE`. With a token these do not apply: a page of another site cannot
+ * attach the bearer header without a CORS preflight, which this app never grants.
  *
  * Edge-safe: Web standards only. Mount it in a bigger app with `app.route('/api', createApp(...))`.
  * @throws ConfigError when `apiToken` is missing or an option is out of range.
  */
 export function createApp(options: AppOptions): Hono {
-  const { apiToken, maxWaitSeconds, maxBodyBytes } = checkOptions(options);
+  const { apiToken, maxWaitSeconds, maxBodyBytes, throttle: authThrottle } = checkOptions(options);
+  const open = apiToken === false;
+  // Checked even with a token, so a bad value fails at start-up wherever it is configured.
+  const allowedHost = hostMatcher(options.allowedHosts);
+  const allowedOrigins = originSet(options.allowedOrigins);
+  const throttle = requestThrottle(authThrottle, options.trustProxy === true);
   const { database } = options;
   const schema = options.schema ?? DEFAULT_SCHEMA;
   const statements = taskQueryStatements(schema);
@@ -125,12 +186,16 @@ export function createApp(options: AppOptions): Hono {
   const log = options.onError ?? defaultLogger;
 
   const app = new Hono();
-  // Hono runs handlers in registration order: /healthz answers before the auth middleware
-  // is reached, which is what keeps it open.
+  // Hono runs handlers in registration order. Without a token, the Host check comes first: it
+  // covers every route.
+  if (open) app.use('*', hostGuard(allowedHost));
+  // /healthz answers before the auth middleware is reached, which is what keeps it open.
   registerHealthRoutes(app, { database, statements, log });
-  // Before the bearer middleware too: browsers log in to the dashboard with a cookie.
-  registerDashboardRoutes(app, { client, database, statements, apiToken });
-  if (apiToken !== false) app.use('*', bearerAuth(apiToken));
+  // Before the bearer middleware too: browsers log in to the dashboard with a cookie. The
+  // dashboard answers every /dashboard request itself, so the write check below is the API's.
+  registerDashboardRoutes(app, { client, database, statements, apiToken, throttle });
+  if (open) app.use('*', writeGuard(allowedOrigins));
+  else app.use('*', bearerAuth(apiToken, throttle));
   registerTaskRoutes(app, { client, maxWaitSeconds, maxBodyBytes });
   registerListRoutes(app, { database, statements });
   registerStatsRoutes(app, { database, statements });

@@ -7,8 +7,8 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { DatabaseError } from '../database.ts';
 import { InvalidTaskIdError, TaskNotFoundError, TaskValidationError, TaskWorkerError } from '../errors.ts';
+import { isDatabaseUnavailable } from './database-unavailable.ts';
 
 /** The body of every error response. */
 export interface ErrorBody {
@@ -56,17 +56,14 @@ export function errorJson(c: Context, error: HttpError): Response {
   return c.json(body, error.status, error.headers);
 }
 
-// SQLSTATE classes that mean "Postgres is not there right now", not "this query is wrong":
-// 08 connection exception (but 08P01, a protocol violation, is a bug), 53 insufficient
-// resources, 57P0x shutdown / cannot connect now. An empty code is a driver that never got an
-// answer (fetch failed, socket closed).
-function isUnavailable(error: DatabaseError): boolean {
-  return (
-    error.code === '' ||
-    (error.code.startsWith('08') && error.code !== '08P01') ||
-    error.code.startsWith('53') ||
-    error.code.startsWith('57P0')
-  );
+/** Seconds a client is asked to wait after a 503 (`Retry-After`). */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+/** 503 `DATABASE_UNAVAILABLE` with `Retry-After`. */
+export function databaseUnavailable(message: string): HttpError {
+  return new HttpError(503, 'DATABASE_UNAVAILABLE', message, {
+    headers: { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) },
+  });
 }
 
 const HONO_STATUS_CODES: Partial<Record<number, string>> = {
@@ -79,10 +76,11 @@ const HONO_STATUS_CODES: Partial<Record<number, string>> = {
 
 /**
  * The HTTP answer for a known error, or `undefined` for anything else (which becomes a 500).
+ * A database that cannot be reached is 503 on every route (see database-unavailable.ts).
  * `PAYLOAD_TOO_LARGE` is 413 wherever it comes from (body limit or `args` + `kwargs` limit),
  * so one code always means one status.
  */
-function httpErrorOf(error: unknown): HttpError | undefined {
+export function httpErrorOf(error: unknown): HttpError | undefined {
   if (error instanceof HttpError) return error;
   if (error instanceof TaskValidationError) {
     const status = error.code === 'PAYLOAD_TOO_LARGE' ? 413 : 400;
@@ -95,11 +93,8 @@ function httpErrorOf(error: unknown): HttpError | undefined {
   if (error instanceof TaskWorkerError && CONFLICT_CODES.has(error.code)) {
     return new HttpError(409, error.code, error.message);
   }
-  if (error instanceof DatabaseError && isUnavailable(error)) {
-    return new HttpError(503, 'DATABASE_UNAVAILABLE', 'The database is unavailable; try again shortly.', {
-      headers: { 'Retry-After': '5' },
-    });
-  }
+  if (isDatabaseUnavailable(error))
+    return databaseUnavailable('The database is unavailable; try again shortly.');
   if (error instanceof HTTPException && error.status < 500) {
     const code = HONO_STATUS_CODES[error.status] ?? 'BAD_REQUEST';
     return new HttpError(error.status, code, error.message || code);

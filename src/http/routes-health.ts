@@ -6,7 +6,7 @@
 import type { Hono } from 'hono';
 import type { Database } from '../database.ts';
 import type { TaskQueryStatements } from '../sql/task-query-statements.ts';
-import { errorJson, HttpError, safeLog, type ErrorLogger } from './error-response.ts';
+import { databaseUnavailable, errorJson, safeLog, type ErrorLogger } from './error-response.ts';
 
 /** Registers `GET /healthz` on `app`. Register it before the auth middleware to keep it open. */
 export function registerHealthRoutes(
@@ -20,12 +20,7 @@ export function registerHealthRoutes(
     } catch (error) {
       // Whatever went wrong, the checker only needs "not healthy"; the details go to the log.
       safeLog(config.log, error, c.req.raw);
-      return errorJson(
-        c,
-        new HttpError(503, 'DATABASE_UNAVAILABLE', 'The database did not answer.', {
-          headers: { 'Retry-After': '5' },
-        }),
-      );
+      return errorJson(c, databaseUnavailable('The database did not answer.'));
     }
     return c.json({ ok: true });
   });

@@ -3,20 +3,23 @@
  * login form trades the API token for a session cookie (see dashboard-session.ts); API
  * clients may still send `Authorization: Bearer <token>`. Forged posts are refused three
  * ways: the cookie is `SameSite=Strict` (a cross-site request does not carry it), every
- * change is a POST, and a POST whose `Origin` names another site gets 403.
+ * change is a POST, and a POST whose `Origin` names another origin (or that says
+ * `Sec-Fetch-Site: cross-site`) gets 403. Wrong logins count against the client's budget in
+ * the app's credential throttle, shared with bearer tokens: once locked out, the login form
+ * answers 429 with `Retry-After`, whatever token it is sent.
  * @module
  */
 import type { Hono, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import { bearerAuth } from '../auth.ts';
+import { bearerAuth, type RequestThrottle } from '../auth.ts';
+import { isCrossOrigin, isHttps } from '../request-origin.ts';
 import { DASHBOARD_SESSION_SECONDS, dashboardSessions } from './dashboard-session.ts';
 import { DASHBOARD_PATH, dashboardRoot, withQuery } from './dashboard-paths.ts';
 import { flashFor } from './flash.ts';
 import { htmlPage, redirect } from './layout.ts';
 import { loginPage } from './pages/login-page.ts';
 import { messagePage } from './pages/message-page.ts';
-import { isCrossOrigin, isHttps } from './request-origin.ts';
 
 /** Name of the session cookie. */
 export const DASHBOARD_COOKIE = 'etw_dashboard';
@@ -27,6 +30,8 @@ export interface DashboardAuthConfig {
   apiToken: string | false;
   /** The clock sessions expire by, in milliseconds since the epoch. */
   now: () => number;
+  /** Back-off for wrong logins and bearer tokens, shared with the API's bearer check. */
+  throttle: RequestThrottle;
 }
 
 const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -67,7 +72,7 @@ async function formField(parse: () => Promise<Record<string, unknown>>, name: st
 export function registerDashboardAuth(app: Hono, config: DashboardAuthConfig): void {
   const { apiToken } = config;
   const sessions = apiToken === false ? null : dashboardSessions(apiToken);
-  const bearer = apiToken === false ? null : bearerAuth(apiToken);
+  const bearer = apiToken === false ? null : bearerAuth(apiToken, config.throttle);
 
   app.use(`${DASHBOARD_PATH}/*`, refuseCrossOrigin);
 
@@ -86,10 +91,19 @@ export function registerDashboardAuth(app: Hono, config: DashboardAuthConfig): v
     async (c) => {
       const root = dashboardRoot(c);
       if (!sessions) return redirect(c, root);
+      const wait = config.throttle.retryAfter(c);
+      if (wait > 0) {
+        c.header('Retry-After', String(wait));
+        return htmlPage(c, loginPage({ root, retryAfterSeconds: wait }), 429);
+      }
       // Pasted tokens often carry a trailing newline; a real token has no whitespace.
       const token = (await formField(() => c.req.parseBody(), 'token')).trim();
       const session = await sessions.login(token, config.now());
-      if (session === null) return htmlPage(c, loginPage({ root, failed: true }), 401);
+      if (session === null) {
+        config.throttle.failed(c);
+        return htmlPage(c, loginPage({ root, failed: true }), 401);
+      }
+      config.throttle.succeeded(c);
       setCookie(c, DASHBOARD_COOKIE, session, {
         httpOnly: true,
         sameSite: 'Strict',

@@ -13,8 +13,10 @@
  * | `POST /dashboard/tasks/:id/cancel`, `.../retry` | 303 back to the task page with a flash |
  *
  * Without a session (or bearer token) every route but the login page answers 303 to it; a
- * POST with a foreign `Origin` gets 403; other paths and methods under `/dashboard` get the
- * API's JSON 404 and 405.
+ * POST with a foreign `Origin` (or `Sec-Fetch-Site: cross-site`) gets 403; a client locked out
+ * after too many wrong tokens gets 429 (login form and bearer header); a database that cannot
+ * be reached, an HTML 503 page; other paths and methods under `/dashboard` get the API's JSON
+ * 404 and 405.
  * @module
  */
 import type { Hono } from 'hono';
@@ -22,10 +24,12 @@ import type { TaskClient } from '../../../client/task-client.ts';
 import type { Database } from '../../database.ts';
 import type { TaskQueryStatements } from '../../sql/task-query-statements.ts';
 import { isTaskId } from '../../task-id.ts';
+import type { RequestThrottle } from '../auth.ts';
 import { routeFallback } from '../route-fallback.ts';
 import { registerDashboardActions } from './dashboard-actions.ts';
 import { registerDashboardAuth } from './dashboard-auth.ts';
 import { DASHBOARD_PATH, dashboardRoot } from './dashboard-paths.ts';
+import { databaseOutagePage } from './database-outage.ts';
 import { flashFor } from './flash.ts';
 import { htmlPage } from './layout.ts';
 import { loadOverviewStats, loadTaskPage, parseOverviewFilters, readOverviewQuery } from './overview-data.ts';
@@ -44,6 +48,8 @@ export interface DashboardConfig {
   apiToken: string | false;
   /** The clock sessions expire by, in milliseconds since the epoch (default: `Date.now`). */
   now?: () => number;
+  /** Back-off for wrong logins and bearer tokens; `createApp` shares the API's. */
+  throttle: RequestThrottle;
 }
 
 /**
@@ -53,7 +59,9 @@ export interface DashboardConfig {
 export function registerDashboardRoutes(app: Hono, config: DashboardConfig): void {
   const { client, database, statements, apiToken } = config;
   const logout = apiToken !== false;
-  registerDashboardAuth(app, { apiToken, now: config.now ?? Date.now });
+  // `/dashboard/*` matches `/dashboard` itself too.
+  app.use(`${DASHBOARD_PATH}/*`, databaseOutagePage(logout));
+  registerDashboardAuth(app, { apiToken, now: config.now ?? Date.now, throttle: config.throttle });
 
   app.get(DASHBOARD_PATH, async (c) => {
     const query = readOverviewQuery((key) => c.req.query(key));

@@ -13,6 +13,8 @@ export interface LoginPageOptions {
   flash?: Flash | null;
   /** True after a wrong token: the form comes back with a message. */
   failed?: boolean;
+  /** Set while the client is locked out after too many wrong tokens: the wait, in seconds. */
+  retryAfterSeconds?: number;
 }
 
 /** The login form, posting to `<root>/login`. */
@@ -20,6 +22,7 @@ export function loginPage(options: LoginPageOptions): SafeHtml {
   const body = html`<section class="login">
     <h1>Log in</h1>
     ${options.failed && html`<p class="flash flash-error" role="alert">That token is not valid. Check TASK_WORKER_API_TOKEN and try again.</p>`}
+    ${options.retryAfterSeconds !== undefined && html`<p class="flash flash-error" role="alert">Too many failed attempts. Try again in ${String(options.retryAfterSeconds)} s.</p>`}
     <form method="post" action="${options.root}/login">
       <label
         >API token (TASK_WORKER_API_TOKEN)

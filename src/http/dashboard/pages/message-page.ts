@@ -30,3 +30,14 @@ export function taskNotFoundPage(root: string, id: string, logout: boolean): Saf
     logout,
   });
 }
+
+/** The 503 page while the database cannot be reached. */
+export function databaseUnavailablePage(root: string, logout: boolean): SafeHtml {
+  return messagePage({
+    root,
+    title: 'Database unavailable',
+    message:
+      'The database is unavailable right now, so this page cannot be shown. Try again in a few seconds.',
+    logout,
+  });
+}
