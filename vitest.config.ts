@@ -1,6 +1,10 @@
 import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
 
+// ETW_GATE_SELF_CHECK=1: the node project runs test/gate/ (a test that always fails) instead of
+// the suites. `.ci/run` uses it to require a non-zero exit from `npm test` before the real run.
+const gateSelfCheck = process.env.ETW_GATE_SELF_CHECK === '1';
+
 export default defineConfig({
   test: {
     testTimeout: 30_000,
@@ -10,7 +14,7 @@ export default defineConfig({
         // Node: unit and integration suites on real Postgres and Redis, plus type tests.
         test: {
           name: 'node',
-          include: ['test/**/*.test.ts'],
+          include: gateSelfCheck ? ['test/gate/**/*.gate.ts'] : ['test/**/*.test.ts'],
           exclude: ['test/workerd/**'],
           globalSetup: ['test/support/global-setup.ts'],
           testTimeout: 30_000,
@@ -27,6 +31,7 @@ export default defineConfig({
               bindings: {
                 DATABASE_URL: inject('workerdDatabaseUrl'),
                 NEON_FETCH_ENDPOINT: inject('workerdNeonEndpoint'),
+                NEON_AUTH_TOKEN: inject('workerdNeonAuthToken'),
                 TASK_WORKER_SCHEMA: inject('workerdSchema'),
                 TASK_WORKER_API_TOKEN: 'workerd-test-token',
                 UPSTASH_REDIS_REST_URL: inject('workerdUpstashUrl'),

@@ -13,6 +13,13 @@ export interface ClientOptions {
   database?: Database;
   /** SQL-over-HTTP endpoint for `databaseUrl` (default: Neon's), e.g. `task-worker dev`'s. */
   neonFetchEndpoint?: string;
+  /**
+   * Bearer token for Neon's HTTP driver (its `authToken`; default: none). With Neon, the JWT
+   * of Neon Authorize; with `task-worker dev`, the token its local endpoint requires
+   * (`NEON_AUTH_TOKEN` in the environment it prints). A function is called before each
+   * request.
+   */
+  neonAuthToken?: string | (() => string | Promise<string>);
   /** Schema holding the tables (default: task_worker). */
   schema?: string;
   /** Largest `args` + `kwargs` in bytes of JSON (default: 1 MiB). */
@@ -35,6 +42,11 @@ export interface ClientEnv {
   DATABASE_URL?: string;
   /** Local SQL-over-HTTP endpoint, e.g. from `task-worker dev`. */
   NEON_FETCH_ENDPOINT?: string;
+  /**
+   * Bearer token of Neon's HTTP driver: the Neon Authorize JWT with Neon, the local endpoint's
+   * token with `task-worker dev` (which prints it).
+   */
+  NEON_AUTH_TOKEN?: string;
   /** Schema (default: task_worker). */
   TASK_WORKER_SCHEMA?: string;
   /** Upstash REST notifications (both needed). */
@@ -65,6 +77,7 @@ function create<R extends TaskRegistry = TaskRegistry>(options: ClientOptions): 
   const database = createNeonHttpDatabase({
     connectionString: options.databaseUrl,
     fetchEndpoint: options.neonFetchEndpoint,
+    authToken: options.neonAuthToken,
   });
   return createTaskClient<R>({ ...options, ...notifications, database, ownsDatabase: true });
 }
@@ -86,6 +99,7 @@ function fromEnv<R extends TaskRegistry = TaskRegistry>(
     ...extra,
     databaseUrl,
     neonFetchEndpoint: text('NEON_FETCH_ENDPOINT'),
+    neonAuthToken: text('NEON_AUTH_TOKEN'),
     schema: text('TASK_WORKER_SCHEMA'),
     redis: url && token ? { url, token } : undefined,
   });
@@ -103,8 +117,10 @@ function fromEnv<R extends TaskRegistry = TaskRegistry>(
 export const createClient: typeof create & {
   /**
    * Creates a client from env vars or Workers bindings: `DATABASE_URL`, `NEON_FETCH_ENDPOINT`,
-   * `TASK_WORKER_SCHEMA`, and `UPSTASH_REDIS_REST_URL`/`_TOKEN` for notifications. (`REDIS_URL`
-   * is TCP, which edge runtimes lack: Node apps pass `notifier: notifierFromEnv(process.env)`.)
+   * `NEON_AUTH_TOKEN` (with Neon, the Neon Authorize JWT; with `task-worker dev`, the token of
+   * its local endpoint), `TASK_WORKER_SCHEMA`, and `UPSTASH_REDIS_REST_URL`/`_TOKEN` for
+   * notifications. (`REDIS_URL` is TCP, which edge runtimes lack: Node apps pass
+   * `notifier: notifierFromEnv(process.env).notifier`.)
    */
   fromEnv: typeof fromEnv;
 } = Object.assign(create, { fromEnv });

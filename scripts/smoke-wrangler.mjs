@@ -58,8 +58,7 @@ try {
       dataDir,
       '--schema',
       schema,
-      '--queues',
-      'container',
+      // No --tasks: no container worker runs, so only the Worker's cron handler can run the task.
       ...devArgs,
     ],
     {},
@@ -75,11 +74,15 @@ try {
   const vars = [
     'DATABASE_URL',
     'NEON_FETCH_ENDPOINT',
+    // The local Neon endpoint refuses requests without its token.
+    'NEON_AUTH_TOKEN',
     'UPSTASH_REDIS_REST_URL',
     'UPSTASH_REDIS_REST_TOKEN',
     'TASK_WORKER_SCHEMA',
     'TASK_WORKER_API_TOKEN',
   ];
+  const missing = vars.filter((name) => !env[name]);
+  if (missing.length > 0) throw new Error(`task-worker dev printed no ${missing.join(', ')}`);
   const wrangler = start(
     'wrangler',
     [

@@ -15,10 +15,11 @@ describe('createTask through the real neon() client', () => {
   let endpoint: NeonEndpoint;
   let client: TaskClient;
   beforeAll(async () => {
-    endpoint = await startNeonEndpoint({ databaseUrl: t.databaseUrl });
+    endpoint = await startNeonEndpoint({ databaseUrl: t.databaseUrl, authToken: 'client-test-token' });
     client = createClient({
       databaseUrl: neonConnectionString(t.databaseUrl),
       neonFetchEndpoint: endpoint.url,
+      neonAuthToken: endpoint.authToken,
       schema: t.schema,
     });
   });

@@ -3,24 +3,29 @@
  * `@neondatabase/serverless` against the real Postgres of the test run.
  */
 import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { neon, neonConfig, NeonDbError } from '@neondatabase/serverless';
 import type { NeonQueryFunction } from '@neondatabase/serverless';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createNeonHttpDatabase } from '../src/drivers/neon-http-database.ts';
+import { ConfigError } from '../src/errors.ts';
 import { startNeonEndpoint } from '../src/node/neon-endpoint.ts';
 import type { NeonEndpoint } from '../src/node/neon-endpoint.ts';
 
 const databaseUrl = inject('databaseUrl');
 const schema = `neon_ep_${randomBytes(6).toString('hex')}`;
 const items = `${schema}.items`;
+const authToken = `neon-ep-token-${randomBytes(8).toString('hex')}`;
+const bearer = { authorization: `Bearer ${authToken}` };
 
 let endpoint: NeonEndpoint;
 let sql: NeonQueryFunction<false, false>;
 
 beforeAll(async () => {
-  endpoint = await startNeonEndpoint();
+  endpoint = await startNeonEndpoint({ authToken });
   neonConfig.fetchEndpoint = endpoint.url;
-  sql = neon(databaseUrl);
+  sql = neon(databaseUrl, { authToken });
   await sql.query(`create schema ${schema}`);
   await sql.query(
     `create table ${items} (id int4 primary key, name text constraint items_name_key unique, data bytea)`,
@@ -47,7 +52,7 @@ async function post(body: string, headers: Record<string, string> = {}): Promise
   return await fetch(endpoint.url, {
     method: 'POST',
     body,
-    headers: { 'Neon-Connection-String': databaseUrl, ...headers },
+    headers: { 'Neon-Connection-String': databaseUrl, ...bearer, ...headers },
   });
 }
 
@@ -295,14 +300,20 @@ describe('errors', () => {
   });
 
   it('reports an unreachable database as a non-Postgres error', async () => {
-    const error = await neonError(neon('postgresql://nobody:secret@127.0.0.1:1/nothing').query('select 1'));
+    const error = await neonError(
+      neon('postgresql://nobody:secret@127.0.0.1:1/nothing', { authToken }).query('select 1'),
+    );
     expect(error.code).toBe('');
     expect(error.severity).toBe('');
     expect(error.message).toContain('ECONNREFUSED');
   });
 
   it('answers 400 without a connection string and for a malformed body', async () => {
-    const missing = await fetch(endpoint.url, { method: 'POST', body: '{"query":"select 1","params":[]}' });
+    const missing = await fetch(endpoint.url, {
+      method: 'POST',
+      body: '{"query":"select 1","params":[]}',
+      headers: bearer,
+    });
     expect(missing.status).toBe(400);
     expect(await missing.json()).toMatchObject({
       code: '',
@@ -321,7 +332,9 @@ describe('errors', () => {
   });
 
   it('answers 405 to anything but POST', async () => {
-    const response = await fetch(endpoint.url, { headers: { 'Neon-Connection-String': databaseUrl } });
+    const response = await fetch(endpoint.url, {
+      headers: { 'Neon-Connection-String': databaseUrl, ...bearer },
+    });
     expect(response.status).toBe(405);
     expect(response.headers.get('allow')).toBe('POST');
   });
@@ -346,9 +359,294 @@ describe('errors', () => {
   });
 });
 
+/** One request with any Host header (fetch always sends the URL's own). */
+async function rawRequest(
+  port: number,
+  options: { method?: string; headers?: Record<string, string>; body?: string },
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  return await new Promise((resolve, reject) => {
+    const request = httpRequest(
+      { host: '127.0.0.1', port, path: '/sql', method: options.method ?? 'POST', headers: options.headers },
+      (response) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (body += chunk));
+        response.on('end', () =>
+          resolve({ status: response.statusCode ?? 0, headers: response.headers, body }),
+        );
+      },
+    );
+    request.on('error', reject);
+    request.end(options.body);
+  });
+}
+
+describe('access control', () => {
+  const marks = `${schema}.marks`;
+  const insertMark = (note: string) =>
+    JSON.stringify({ query: `insert into ${marks} (note) values ($1)`, params: [note] });
+  /** How many rows a request meant to insert: the proof that a refused request ran nothing. */
+  const marked = async (note: string): Promise<number> => {
+    const [row] = await sql.query(`select count(*)::int4 as n from ${marks} where note = $1`, [note]);
+    return (row as { n: number }).n;
+  };
+  const corsHeaders = (headers: Headers | Record<string, unknown>) => {
+    const names = headers instanceof Headers ? [...headers.keys()] : Object.keys(headers);
+    return names.filter((name) => name.toLowerCase().startsWith('access-control-'));
+  };
+
+  beforeAll(async () => {
+    await sql.query(`create table ${marks} (note text)`);
+  });
+
+  it('will not start without an authToken, and exposes the one it has', async () => {
+    await expect(startNeonEndpoint({} as never)).rejects.toThrow(ConfigError);
+    await expect(startNeonEndpoint({ authToken: '' })).rejects.toThrow(ConfigError);
+    expect(endpoint.authToken).toBe(authToken);
+  });
+
+  it('answers 401 to the real driver without the token or with a wrong one, and runs nothing', async () => {
+    const anonymous = await neonError(neon(databaseUrl).query(`insert into ${marks} values ('anonymous')`));
+    expect(anonymous.message).toMatch(/^Server error \(HTTP status 401\): /);
+    const wrong = await neonError(
+      neon(databaseUrl, { authToken: `${authToken}x` }).query(`insert into ${marks} values ('wrong')`),
+    );
+    expect(wrong.message).toMatch(/^Server error \(HTTP status 401\): /);
+    const wrongFunction = neon(databaseUrl, { authToken: async () => 'not-the-token' });
+    const batch = await neonError(
+      wrongFunction.transaction([wrongFunction`insert into ${wrongFunction.unsafe(marks)} values ('batch')`]),
+    );
+    expect(batch.message).toMatch(/^Server error \(HTTP status 401\): /);
+    expect([await marked('anonymous'), await marked('wrong'), await marked('batch')]).toEqual([0, 0, 0]);
+  });
+
+  it('answers 401 in Neon’s error shape to a raw request without the exact bearer token', async () => {
+    const attempts: Record<string, string>[] = [
+      {},
+      { authorization: '' },
+      { authorization: 'Bearer' },
+      { authorization: `Bearer ${authToken}x` },
+      { authorization: `Basic ${Buffer.from(`user:${authToken}`).toString('base64')}` },
+      { authorization: authToken },
+    ];
+    for (const headers of attempts) {
+      const response = await fetch(endpoint.url, {
+        method: 'POST',
+        body: insertMark('raw'),
+        headers: { 'Neon-Connection-String': databaseUrl, ...headers },
+      });
+      expect({ headers, status: response.status }).toEqual({ headers, status: 401 });
+      expect(await response.json()).toMatchObject({
+        code: '',
+        severity: '',
+        detail: null,
+        message: expect.stringMatching(/token/i),
+      });
+    }
+    expect(await marked('raw')).toBe(0);
+  });
+
+  it('runs queries and transactions with the right token, also given as a function or to the driver', async () => {
+    const byFunction = neon(databaseUrl, { authToken: () => authToken });
+    await byFunction.query(`insert into ${marks} values ('function')`);
+    await byFunction.transaction([byFunction`insert into ${byFunction.unsafe(marks)} values ('function')`]);
+    expect(await marked('function')).toBe(2);
+
+    const db = createNeonHttpDatabase({
+      connectionString: databaseUrl,
+      fetchEndpoint: endpoint.url,
+      authToken,
+    });
+    await db.query(`insert into ${marks} values ($1)`, ['driver']);
+    await db.transaction([{ text: `insert into ${marks} values ($1)`, params: ['driver'] }]);
+    expect(await marked('driver')).toBe(2);
+    const lazy = createNeonHttpDatabase({
+      connectionString: databaseUrl,
+      fetchEndpoint: endpoint.url,
+      authToken: async () => authToken,
+    });
+    expect((await lazy.query('select 1 as one')).rows).toEqual([{ one: 1 }]);
+  });
+
+  it('refuses a cross-site simple POST (text/plain, foreign Origin) without running it, token or not', async () => {
+    const crossSite: Record<string, string>[] = [
+      { origin: 'http://evil.example' },
+      { origin: 'http://evil.example', ...bearer },
+      { origin: 'null', ...bearer },
+      { 'sec-fetch-site': 'cross-site', ...bearer },
+      { 'sec-fetch-site': 'same-site', ...bearer },
+    ];
+    for (const headers of crossSite) {
+      const response = await fetch(endpoint.url, {
+        method: 'POST',
+        body: insertMark('cross-site'),
+        headers: {
+          'content-type': 'text/plain;charset=UTF-8',
+          'neon-connection-string': databaseUrl,
+          ...headers,
+        },
+      });
+      expect({ headers, status: response.status }).toEqual({ headers, status: 403 });
+      expect(corsHeaders(response.headers)).toEqual([]);
+      expect(await response.json()).toMatchObject({
+        code: '',
+        message: expect.stringMatching(/origin|site/i),
+      });
+    }
+    expect(await marked('cross-site')).toBe(0);
+  });
+
+  it('refuses a CORS preflight from an origin not allowed, with no CORS headers', async () => {
+    const response = await fetch(endpoint.url, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'http://evil.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization,neon-connection-string',
+      },
+    });
+    expect(response.status).toBe(403);
+    expect(corsHeaders(response.headers)).toEqual([]);
+  });
+
+  it('refuses a Host that is not a loopback name (DNS rebinding)', async () => {
+    const port = endpoint.port;
+    const refused = [
+      `evil.example:${port}`,
+      'evil.example',
+      `127.0.0.1.nip.io:${port}`,
+      `localhost.evil.example:${port}`,
+      `192.168.1.10:${port}`,
+      `[::2]:${port}`,
+      `user@127.0.0.1:${port}`,
+      `127.0.0.1:${port}/sql`,
+    ];
+    for (const host of refused) {
+      const response = await rawRequest(port, {
+        headers: { host, 'neon-connection-string': databaseUrl, ...bearer },
+        body: insertMark('rebound'),
+      });
+      expect({ host, status: response.status }).toEqual({ host, status: 421 });
+      expect(JSON.parse(response.body)).toMatchObject({ code: '', message: expect.stringContaining('Host') });
+    }
+    expect(await marked('rebound')).toBe(0);
+
+    const loopback = [
+      `127.0.0.1:${port}`,
+      `localhost:${port}`,
+      `LocalHost:${port}`,
+      `app.localhost:${port}`,
+      `127.8.9.10:${port}`,
+      `[::1]:${port}`,
+      // A local relay or proxy in front, on a port of its own.
+      `localhost:${port + 1}`,
+      '127.0.0.1',
+    ];
+    for (const host of loopback) {
+      const response = await rawRequest(port, {
+        headers: { host, 'neon-connection-string': databaseUrl, ...bearer },
+        body: insertMark('loopback'),
+      });
+      expect({ host, status: response.status }).toEqual({ host, status: 200 });
+    }
+    expect(await marked('loopback')).toBe(loopback.length);
+  });
+
+  it('accepts the hosts listed in allowedHosts (for a LAN), and no others', async () => {
+    const lan = await startNeonEndpoint({
+      authToken,
+      databaseUrl,
+      allowedHosts: ['devbox.lan', '192.168.1.10:8080'],
+    });
+    try {
+      const status = async (host: string) =>
+        (
+          await rawRequest(lan.port, {
+            headers: { host, ...bearer },
+            body: '{"query":"select 1","params":[]}',
+          })
+        ).status;
+      expect(await status(`devbox.lan:${lan.port}`)).toBe(200);
+      expect(await status(`DEVBOX.LAN:${lan.port}`)).toBe(200);
+      expect(await status('192.168.1.10:8080')).toBe(200);
+      expect(await status(`localhost:${lan.port}`)).toBe(200);
+      expect(await status(`192.168.1.10:${lan.port}`)).toBe(421);
+      expect(await status(`evil.example:${lan.port}`)).toBe(421);
+    } finally {
+      await lan.close();
+    }
+    await expect(startNeonEndpoint({ authToken, allowedHosts: ['http://devbox.lan/'] })).rejects.toThrow(
+      ConfigError,
+    );
+  });
+
+  it('serves an origin listed in allowedOrigins, preflight included, still only with the token', async () => {
+    const origin = 'http://localhost:3000';
+    const cors = await startNeonEndpoint({ authToken, databaseUrl, allowedOrigins: [origin] });
+    try {
+      const preflight = await fetch(cors.url, {
+        method: 'OPTIONS',
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization,neon-connection-string,neon-array-mode',
+        },
+      });
+      expect(preflight.status).toBe(204);
+      expect(preflight.headers.get('access-control-allow-origin')).toBe(origin);
+      expect(preflight.headers.get('access-control-allow-methods')).toBe('POST');
+      expect(preflight.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('authorization');
+      expect(preflight.headers.get('vary')).toContain('Origin');
+
+      const send = (headers: Record<string, string>) =>
+        fetch(cors.url, {
+          method: 'POST',
+          body: insertMark('allowed-origin'),
+          headers: { 'sec-fetch-site': 'same-site', 'content-type': 'text/plain', ...headers },
+        });
+      const allowed = await send({ origin, ...bearer });
+      expect(allowed.status).toBe(200);
+      expect(allowed.headers.get('access-control-allow-origin')).toBe(origin);
+      expect((await send({ origin })).status).toBe(401);
+      expect((await send({ origin: 'http://localhost:3001', ...bearer })).status).toBe(403);
+      expect(await marked('allowed-origin')).toBe(1);
+    } finally {
+      await cors.close();
+    }
+    for (const allowedOrigins of [['http://localhost:3000/app'], ['null'], ['*'], ['localhost:3000']]) {
+      await expect(startNeonEndpoint({ authToken, allowedOrigins })).rejects.toThrow(ConfigError);
+    }
+  });
+
+  it('runs every statement as the databaseUrl role, so a least-privilege role cannot COPY TO PROGRAM', async () => {
+    const role = `neon_ep_${randomBytes(4).toString('hex')}`;
+    await sql.query(`create role ${role} login nosuperuser`);
+    const roleUrl = new URL(databaseUrl);
+    roleUrl.username = role;
+    roleUrl.password = '';
+    const restricted = await startNeonEndpoint({ authToken, databaseUrl: roleUrl.href });
+    neonConfig.fetchEndpoint = restricted.url;
+    try {
+      // The client names the superuser of the test database; the endpoint ignores it.
+      const client = neon(databaseUrl, { authToken });
+      expect(
+        await client.query(
+          'select current_user as who, (select rolsuper from pg_roles where rolname = current_user) as su',
+        ),
+      ).toEqual([{ who: role, su: false }]);
+      const error = await neonError(client.query(`copy (select 1) to program 'true'`));
+      expect(error.code).toBe('42501');
+    } finally {
+      neonConfig.fetchEndpoint = endpoint.url;
+      await restricted.close();
+      await sql.query(`drop role ${role}`);
+    }
+  });
+});
+
 describe('options and lifecycle', () => {
   it('uses databaseUrl instead of the connection string the client sends', async () => {
-    const other = await startNeonEndpoint({ databaseUrl, maxPoolSize: 2 });
+    const other = await startNeonEndpoint({ databaseUrl, maxPoolSize: 2, authToken });
     try {
       const response = await fetch(other.url, {
         method: 'POST',
@@ -356,13 +654,18 @@ describe('options and lifecycle', () => {
         headers: {
           'Neon-Connection-String':
             'postgresql://alex:secret@ep-cool-darkness-123456.us-east-2.aws.neon.tech/neondb?sslmode=require',
+          ...bearer,
         },
       });
       expect(response.status).toBe(200);
       const body = (await response.json()) as { rows: string[][] };
       expect(body.rows).toEqual([[new URL(databaseUrl).pathname.slice(1)]]);
       // Without any header at all, too.
-      const bare = await fetch(other.url, { method: 'POST', body: '{"query":"select 1","params":[]}' });
+      const bare = await fetch(other.url, {
+        method: 'POST',
+        body: '{"query":"select 1","params":[]}',
+        headers: bearer,
+      });
       expect(bare.status).toBe(200);
     } finally {
       await other.close();
@@ -370,7 +673,7 @@ describe('options and lifecycle', () => {
   });
 
   it('close() ends half-sent requests and every pooled connection', async () => {
-    const other = await startNeonEndpoint();
+    const other = await startNeonEndpoint({ authToken });
     const applicationName = `neon_ep_close_${randomBytes(4).toString('hex')}`;
     const tagged = new URL(databaseUrl);
     tagged.searchParams.set('application_name', applicationName);
@@ -384,7 +687,7 @@ describe('options and lifecycle', () => {
 
     neonConfig.fetchEndpoint = other.url;
     try {
-      expect(await neon(tagged.href).query('select 1 as one')).toEqual([{ one: 1 }]);
+      expect(await neon(tagged.href, { authToken }).query('select 1 as one')).toEqual([{ one: 1 }]);
     } finally {
       neonConfig.fetchEndpoint = endpoint.url;
     }

@@ -142,7 +142,7 @@ describe('Next.js edge example', () => {
 
   beforeAll(async () => {
     [neon, upstash] = await Promise.all([
-      startNeonEndpoint({ databaseUrl: testSchema.databaseUrl }),
+      startNeonEndpoint({ databaseUrl: testSchema.databaseUrl, authToken: 'nextjs-edge-neon-test' }),
       startUpstashEndpoint({ token: 'nextjs-edge-test', redisUrl: inject('redisUrl') }),
     ]);
     // What `task-worker dev` prints for `.env.local`. Events go to channels prefixed with the
@@ -150,6 +150,7 @@ describe('Next.js edge example', () => {
     env = {
       DATABASE_URL: neonConnectionString(testSchema.databaseUrl),
       NEON_FETCH_ENDPOINT: neon.url,
+      NEON_AUTH_TOKEN: neon.authToken,
       UPSTASH_REDIS_REST_URL: upstash.url,
       UPSTASH_REDIS_REST_TOKEN: upstash.token,
       TASK_WORKER_SCHEMA: testSchema.schema,
@@ -251,7 +252,7 @@ describe('Next.js edge example', () => {
       await pollingCreate.module.POST(
         pollingCreate.request('/api/tasks', {
           method: 'POST',
-          body: JSON.stringify({ name: 'app.tasks.add_numbers', args: [[1, 2, 3]] }),
+          body: JSON.stringify({ name: 'app.tasks.add_numbers', args: [10, 20] }),
         }),
       ),
     );
@@ -261,7 +262,7 @@ describe('Next.js edge example', () => {
         params: Promise.resolve({ id }),
       }),
     );
-    expect(body).toMatchObject({ done: true, task: { id, status: 'COMPLETED', result: 6 } });
+    expect(body).toMatchObject({ done: true, task: { id, status: 'COMPLETED', result: 30 } });
     expect(pollingWait.fetched.every((url) => url === neon!.url)).toBe(true);
   });
 

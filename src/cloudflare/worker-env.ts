@@ -20,6 +20,11 @@ export interface TaskWorkerEnv {
   UPSTASH_REDIS_REST_TOKEN?: string;
   /** SQL-over-HTTP endpoint; only for local development against `task-worker dev`. */
   NEON_FETCH_ENDPOINT?: string;
+  /**
+   * Bearer token of Neon's HTTP driver (secret; optional): the Neon Authorize JWT with Neon,
+   * the local endpoint's token with `task-worker dev` (which prints it).
+   */
+  NEON_AUTH_TOKEN?: string;
   /** Schema (default: task_worker). */
   TASK_WORKER_SCHEMA?: string;
 }
@@ -40,6 +45,7 @@ export function databaseFromEnv(env: TaskWorkerEnv): Database {
   return createNeonHttpDatabase({
     connectionString: requireBinding(env, 'DATABASE_URL'),
     fetchEndpoint: env.NEON_FETCH_ENDPOINT || undefined,
+    authToken: env.NEON_AUTH_TOKEN || undefined,
   });
 }
 

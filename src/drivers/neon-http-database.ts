@@ -15,6 +15,13 @@ export interface NeonHttpDatabaseOptions {
    * `neonConfig.fetchEndpoint`, the only place the Neon driver reads it from.
    */
   fetchEndpoint?: string;
+  /**
+   * Sent as `Authorization: Bearer <authToken>` with every request (default: none). With Neon,
+   * the JWT of Neon Authorize (RLS); with `task-worker dev`, the token of its local endpoint,
+   * which refuses requests without it (`NEON_AUTH_TOKEN` in the environment it prints). A
+   * function is called before each request, e.g. to hand over a fresh JWT.
+   */
+  authToken?: string | (() => string | Promise<string>);
 }
 
 interface FullResult {
@@ -25,7 +32,10 @@ interface FullResult {
 /** A {@link Database} over `neon()` from `@neondatabase/serverless`. */
 export function createNeonHttpDatabase(options: NeonHttpDatabaseOptions): Database {
   if (options.fetchEndpoint) neonConfig.fetchEndpoint = options.fetchEndpoint;
-  const sql = neon(options.connectionString, { fullResults: true });
+  const sql = neon(options.connectionString, {
+    fullResults: true,
+    ...(options.authToken === undefined ? {} : { authToken: options.authToken }),
+  });
   const toResult = <R extends Row>(raw: FullResult): QueryResult<R> => ({
     rows: raw.rows as R[],
     rowCount: raw.rowCount ?? 0,

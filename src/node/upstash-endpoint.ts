@@ -5,35 +5,43 @@
  *
  * `POST /` runs one command, `/pipeline` several in order, `/multi-exec` several in
  * MULTI/EXEC; `Upstash-Encoding: base64` encodes every string of a result; `POST
- * /subscribe/<channel>` and `/psubscribe/<pattern>` answer with server-sent events. Every
- * request needs `Authorization: Bearer <token>` (401 otherwise). Backed by a real Redis when
- * `redisUrl` is given, by an in-memory keyspace otherwise.
+ * /subscribe/<channel>` and `/psubscribe/<pattern>` answer with server-sent events. Backed by
+ * a real Redis when `redisUrl` is given, by an in-memory keyspace otherwise.
+ *
+ * Every request needs `Authorization: Bearer <token>` (401), a loopback `Host` (421: DNS
+ * rebinding) and no browser `Origin` unless allowed (403); see {@link LocalAccessOptions}. Only
+ * data and pub/sub commands run (see command-allowlist.ts): administrative ones (CONFIG, EVAL,
+ * FLUSHALL, SHUTDOWN, ...) are refused with 400 `{"error":"ERR command '...' is not allowed
+ * ..."}`, and a pipeline or transaction holding one is refused whole, before any of it runs.
  * @module
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError } from '../errors.ts';
+import {
+  createLocalRequestGuard,
+  type LocalAccessOptions,
+  type LocalRequestGuard,
+} from './local-request-guard.ts';
 import { readBoundedBody } from './neon-endpoint/request-body.ts';
+import { refusedCommand, refusedCommands } from './upstash-endpoint/command-allowlist.ts';
 import { serveEventStream } from './upstash-endpoint/event-stream.ts';
 import { createMemoryBackend } from './upstash-endpoint/memory-backend.ts';
 import { createRedisBackend } from './upstash-endpoint/redis-backend.ts';
 import { encodeReply, replyEntry, ReplyError, type CommandBackend } from './upstash-endpoint/reply.ts';
-import {
-  BadRequest,
-  createTokenCheck,
-  parseCommand,
-  parseCommands,
-  parseJson,
-} from './upstash-endpoint/rest-request.ts';
+import { BadRequest, parseCommand, parseCommands, parseJson } from './upstash-endpoint/rest-request.ts';
 
 /** Upstash refuses larger requests on its paid plans too. */
 const REQUEST_LIMIT = 10 * 1024 * 1024;
 
 /** How to start an {@link UpstashEndpoint}. */
-export interface UpstashEndpointOptions {
+export interface UpstashEndpointOptions extends LocalAccessOptions {
   /** Port to listen on; 0 lets the kernel pick a free one (default: 0). */
   port?: number;
-  /** Interface to listen on (default: 127.0.0.1). */
+  /**
+   * Interface to listen on (default: 127.0.0.1). For `0.0.0.0`, list the names or addresses
+   * the LAN uses to reach it in `allowedHosts`.
+   */
   host?: string;
   /** The bearer token clients must send (`UPSTASH_REDIS_REST_TOKEN`). */
   token: string;
@@ -59,16 +67,17 @@ export interface UpstashEndpoint {
 /**
  * Starts an Upstash REST endpoint.
  * @returns once listening (and connected to Redis, with `redisUrl`).
- * @throws ConfigError without a token; an Error when Redis cannot be reached.
+ * @throws ConfigError without a token, or for an `allowedHosts`/`allowedOrigins` entry that
+ *   cannot match; an Error when Redis cannot be reached.
  */
 export async function startUpstashEndpoint(options: UpstashEndpointOptions): Promise<UpstashEndpoint> {
   if (!options.token) throw new ConfigError('startUpstashEndpoint needs a non-empty token.');
   const host = options.host ?? '127.0.0.1';
+  const guard = createLocalRequestGuard(options.token, host, options);
   const backend = options.redisUrl ? await createRedisBackend(options.redisUrl) : createMemoryBackend();
-  const isAuthorized = createTokenCheck(options.token);
   const streams = new Set<() => void>();
   const server = createServer((request, response) => {
-    void answer(request, response, backend, isAuthorized, streams);
+    void answer(request, response, { guard, backend, streams });
   });
   try {
     await new Promise<void>((resolve, reject) => {
@@ -105,13 +114,27 @@ export async function startUpstashEndpoint(options: UpstashEndpointOptions): Pro
   };
 }
 
-async function answer(
-  request: IncomingMessage,
-  response: ServerResponse,
-  backend: CommandBackend,
-  isAuthorized: (headers: IncomingMessage['headers']) => boolean,
-  streams: Set<() => void>,
-): Promise<void> {
+interface Context {
+  guard: LocalRequestGuard;
+  backend: CommandBackend;
+  streams: Set<() => void>;
+}
+
+async function answer(request: IncomingMessage, response: ServerResponse, context: Context): Promise<void> {
+  const verdict = context.guard.check(request);
+  if (verdict.kind !== 'serve') {
+    request.resume();
+    if (verdict.kind === 'preflight') {
+      response.writeHead(204, { ...verdict.headers, 'content-length': '0' }).end();
+    } else {
+      // Upstash's own answer to a bad token is {"error":"Unauthorized"}.
+      const error = verdict.status === 401 ? 'Unauthorized' : `ERR ${verdict.message}`;
+      send(response, verdict.status, { error }, verdict.headers);
+    }
+    return;
+  }
+  const { backend, streams } = context;
+  const cors = verdict.headers;
   try {
     if (request.method !== 'POST') {
       request.resume();
@@ -119,53 +142,50 @@ async function answer(
         response,
         405,
         { error: `ERR method ${request.method ?? ''} not allowed, use POST` },
-        { allow: 'POST' },
+        { ...cors, allow: 'POST' },
       );
-      return;
-    }
-    if (!isAuthorized(request.headers)) {
-      request.resume();
-      send(response, 401, { error: 'Unauthorized' });
       return;
     }
     const body = await readBoundedBody(request, REQUEST_LIMIT);
     if (body === undefined) {
-      send(response, 413, { error: `ERR max request size exceeded (${REQUEST_LIMIT} bytes)` });
+      send(response, 413, { error: `ERR max request size exceeded (${REQUEST_LIMIT} bytes)` }, cors);
       return;
     }
     const base64 = String(request.headers['upstash-encoding'] ?? '').toLowerCase() === 'base64';
     const path = new URL(request.url ?? '/', 'http://endpoint').pathname;
     if (path === '/') {
-      const reply = await backend.run(parseCommand(parseJson(body)));
-      if (reply instanceof ReplyError) send(response, 400, { error: reply.message });
-      else send(response, 200, { result: encodeReply(reply, base64) });
-    } else if (path === '/pipeline') {
+      const command = parseCommand(parseJson(body));
+      const reply = refusedCommand(command) ?? (await backend.run(command));
+      if (reply instanceof ReplyError) send(response, 400, { error: reply.message }, cors);
+      else send(response, 200, { result: encodeReply(reply, base64) }, cors);
+    } else if (path === '/pipeline' || path === '/multi-exec') {
+      // A refused command refuses the whole request before any of it runs: nothing half-written.
       const commands = parseCommands(parseJson(body));
-      const replies = await Promise.all(commands.map((command) => backend.run(command)));
-      send(
-        response,
-        200,
-        replies.map((reply) => replyEntry(reply, base64)),
-      );
-    } else if (path === '/multi-exec') {
-      const replies = await backend.transaction(parseCommands(parseJson(body)));
-      if (replies instanceof ReplyError) send(response, 400, { error: replies.message });
+      const refused = refusedCommands(commands);
+      const replies =
+        refused ??
+        (path === '/pipeline'
+          ? await Promise.all(commands.map((command) => backend.run(command)))
+          : await backend.transaction(commands));
+      if (replies instanceof ReplyError) send(response, 400, { error: replies.message }, cors);
       else
         send(
           response,
           200,
           replies.map((reply) => replyEntry(reply, base64)),
+          cors,
         );
     } else if (path.startsWith('/subscribe/') || path.startsWith('/psubscribe/')) {
       const pattern = path.startsWith('/psubscribe/');
       const name = decodePath(path.slice(pattern ? '/psubscribe/'.length : '/subscribe/'.length));
-      await serveEventStream(response, backend, pattern ? 'pattern' : 'channel', name, streams);
+      await serveEventStream(response, backend, pattern ? 'pattern' : 'channel', name, streams, cors);
     } else {
-      send(response, 404, { error: `ERR unknown endpoint ${path}` });
+      send(response, 404, { error: `ERR unknown endpoint ${path}` }, cors);
     }
   } catch (error) {
-    if (error instanceof BadRequest) send(response, 400, { error: error.message });
-    else send(response, 500, { error: `ERR ${error instanceof Error ? error.message : String(error)}` });
+    if (error instanceof BadRequest) send(response, 400, { error: error.message }, cors);
+    else
+      send(response, 500, { error: `ERR ${error instanceof Error ? error.message : String(error)}` }, cors);
   }
 }
 
@@ -183,7 +203,7 @@ function send(
   response: ServerResponse,
   status: number,
   value: unknown,
-  headers: Record<string, string> = {},
+  headers: Record<string, string>,
 ): void {
   // The socket may already be gone (client aborted, endpoint closing); nobody to answer.
   if (response.destroyed || response.headersSent) return;

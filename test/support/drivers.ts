@@ -2,6 +2,7 @@
  * The Database drivers every conformance suite runs against: node-postgres over TCP, and the
  * real `neon()` HTTP client through the project's local Neon endpoint.
  */
+import { randomBytes } from 'node:crypto';
 import type { Database } from '../../src/database.ts';
 import { createNeonHttpDatabase } from '../../src/drivers/neon-http-database.ts';
 import { startNeonEndpoint } from '../../src/node/neon-endpoint.ts';
@@ -36,10 +37,11 @@ export const driverCases: DriverCase[] = [
   {
     name: 'neon-http',
     async open(databaseUrl) {
-      const endpoint = await startNeonEndpoint({ databaseUrl });
+      const endpoint = await startNeonEndpoint({ databaseUrl, authToken: randomBytes(16).toString('hex') });
       const db = createNeonHttpDatabase({
         connectionString: neonConnectionString(databaseUrl),
         fetchEndpoint: endpoint.url,
+        authToken: endpoint.authToken,
       });
       return {
         db,

@@ -17,6 +17,7 @@ declare module 'vitest' {
   export interface ProvidedContext {
     workerdDatabaseUrl: string;
     workerdNeonEndpoint: string;
+    workerdNeonAuthToken: string;
     workerdSchema: string;
     workerdUpstashUrl: string;
     workerdUpstashToken: string;
@@ -40,6 +41,12 @@ export async function setup(project: TestProject): Promise<void> {
   });
   project.provide('workerdDatabaseUrl', dev.env.DATABASE_URL!);
   project.provide('workerdNeonEndpoint', dev.env.NEON_FETCH_ENDPOINT!);
+  // The local Neon endpoint refuses requests without its token; the Worker gets it as a binding.
+  if (!dev.env.NEON_AUTH_TOKEN) {
+    await dev.stop();
+    throw new Error(`task-worker dev printed no NEON_AUTH_TOKEN:\n${dev.output()}`);
+  }
+  project.provide('workerdNeonAuthToken', dev.env.NEON_AUTH_TOKEN);
   project.provide('workerdSchema', schema);
   project.provide('workerdUpstashUrl', dev.env.UPSTASH_REDIS_REST_URL!);
   project.provide('workerdUpstashToken', dev.env.UPSTASH_REDIS_REST_TOKEN!);

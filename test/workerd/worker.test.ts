@@ -7,10 +7,12 @@ import { describe, expect, it } from 'vitest';
 import { createClient } from '../../client/index.ts';
 import { createNeonHttpDatabase } from '../../src/drivers/neon-http-database.ts';
 import worker from '../../worker/cloudflare.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const bindings = env as unknown as {
   DATABASE_URL: string;
   NEON_FETCH_ENDPOINT: string;
+  NEON_AUTH_TOKEN: string;
   TASK_WORKER_SCHEMA: string;
   TASK_WORKER_API_TOKEN: string;
   UPSTASH_REDIS_REST_URL: string;
@@ -24,6 +26,7 @@ function client() {
   return createClient({
     databaseUrl: bindings.DATABASE_URL,
     neonFetchEndpoint: bindings.NEON_FETCH_ENDPOINT,
+    neonAuthToken: bindings.NEON_AUTH_TOKEN,
     schema: bindings.TASK_WORKER_SCHEMA,
   });
 }
@@ -72,11 +75,11 @@ describe('inside workerd', () => {
   });
 
   it('the scheduled handler alone executes a due task (no container serves this queue)', async () => {
-    const task = await client().createTask('app.tasks.add_numbers', { args: [[1, 2, 3]], queue: 'cron' });
+    const task = await client().createTask('app.tasks.add_numbers', { args: [10, 20], queue: 'cron' });
     const report = await worker.runScheduled(bindings as never);
     expect(report.executed.completed).toBeGreaterThanOrEqual(1);
     const done = await client().getTask(task.id);
-    expect(done).toMatchObject({ status: 'COMPLETED', result: 6 });
+    expect(done).toMatchObject({ status: 'COMPLETED', result: 30 });
     expect(done!.workerId).toMatch(/^cloudflare:/);
   });
 
@@ -89,6 +92,7 @@ describe('inside workerd', () => {
     const db = createNeonHttpDatabase({
       connectionString: bindings.DATABASE_URL,
       fetchEndpoint: bindings.NEON_FETCH_ENDPOINT,
+      authToken: bindings.NEON_AUTH_TOKEN,
     });
     await db.query(
       `update "${bindings.TASK_WORKER_SCHEMA}".tasks set status = 'PROGRESS', attempt = 1, worker_id = 'dead',
@@ -102,8 +106,18 @@ describe('inside workerd', () => {
       retryCount: 1,
       errorType: 'LeaseExpiredError',
     });
-    // The retry is due after its back-off (at most 1 s for the first retry).
-    await new Promise((resolve) => setTimeout(resolve, 1100));
+    // The retry is due after its back-off (at most 1 s for the first retry), by the database's
+    // clock, the one claims use.
+    await waitFor(
+      async () => {
+        const { rows } = await db.query<{ due: boolean }>(
+          `select run_at <= now() as due from "${bindings.TASK_WORKER_SCHEMA}".tasks where id = $1`,
+          [task.id],
+        );
+        return rows[0]?.due;
+      },
+      { what: 'the retry to be due' },
+    );
     await worker.runScheduled(bindings as never);
     expect(await client().getTask(task.id)).toMatchObject({ status: 'COMPLETED', result: 9, attempt: 2 });
   });

@@ -12,8 +12,8 @@ let client: TaskClient | undefined;
  *
  * Reads `DATABASE_URL` (your Neon connection string), `TASK_WORKER_SCHEMA` (default:
  * task_worker), `UPSTASH_REDIS_REST_URL`/`_TOKEN` (optional: announce tasks and wait by
- * subscription instead of polling), and `NEON_FETCH_ENDPOINT` for the local endpoint of
- * `task-worker dev`.
+ * subscription instead of polling), and `NEON_FETCH_ENDPOINT` and `NEON_AUTH_TOKEN` for the
+ * local endpoint of `task-worker dev`, which refuses requests without its token.
  */
 export function taskClient(): TaskClient {
   client ??= createClient.fromEnv(process.env);

@@ -10,7 +10,8 @@ import type { CommandBackend } from './reply.ts';
 
 /**
  * Subscribes and streams to `response` until the client goes away or `streams`' entry is
- * called (the endpoint closing). Answers 500 when the backend cannot subscribe.
+ * called (the endpoint closing). Answers 500 when the backend cannot subscribe. `headers`
+ * (CORS headers for an allowed browser origin) go on every answer.
  */
 export async function serveEventStream(
   response: ServerResponse,
@@ -18,6 +19,7 @@ export async function serveEventStream(
   kind: 'channel' | 'pattern',
   name: string,
   streams: Set<() => void>,
+  headers: Record<string, string> = {},
 ): Promise<void> {
   let stop: (() => Promise<void>) | undefined;
   let ended = false;
@@ -50,16 +52,18 @@ export async function serveEventStream(
     streams.delete(end);
     ended = true;
     const text = JSON.stringify({ error: `ERR ${error instanceof Error ? error.message : String(error)}` });
-    if (!response.destroyed) response.writeHead(500, { 'content-type': 'application/json' }).end(text);
+    if (!response.destroyed)
+      response.writeHead(500, { ...headers, 'content-type': 'application/json' }).end(text);
     return;
   }
   if (ended) {
     // The client left (or the endpoint closed) while the subscription was being set up.
     await stop().catch(() => undefined);
-    if (!response.destroyed && !response.headersSent) response.writeHead(503).end();
+    if (!response.destroyed && !response.headersSent) response.writeHead(503, headers).end();
     return;
   }
   response.writeHead(200, {
+    ...headers,
     'content-type': 'text/event-stream',
     'cache-control': 'no-cache',
     connection: 'keep-alive',

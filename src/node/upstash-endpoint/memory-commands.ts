@@ -216,8 +216,6 @@ export const MEMORY_COMMANDS: ReadonlyMap<string, CommandSpec> = new Map<string,
     },
   ],
   ['dbsize', { arity: 1, run: (c) => c.store.keys().length }],
-  ['flushdb', { arity: -1, run: (c) => (c.store.clear(), 'OK') }],
-  ['flushall', { arity: -1, run: (c) => (c.store.clear(), 'OK') }],
 ]);
 
 function hset(context: MemoryContext, [key, ...pairs]: string[]): Reply {

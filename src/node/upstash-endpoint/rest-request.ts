@@ -1,28 +1,11 @@
 /**
- * Reading a REST request: the bearer token and the JSON command arrays.
+ * Reading a REST request: the JSON command arrays. (The bearer token is checked by
+ * ../local-request-guard.ts.)
  * @module
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
-import type { IncomingHttpHeaders } from 'node:http';
 
 /** A request the endpoint cannot run; answered 400 with `message`. */
 export class BadRequest extends Error {}
-
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
-}
-
-/**
- * Checks `Authorization: Bearer <token>` in constant time: both sides are hashed first, so
- * neither the comparison nor the length of the token leaks through timing.
- */
-export function createTokenCheck(token: string): (headers: IncomingHttpHeaders) => boolean {
-  const expected = digest(token);
-  return (headers) => {
-    const match = /^Bearer\s+(.+)$/i.exec(headers.authorization ?? '');
-    return match !== null && timingSafeEqual(digest(match[1]!.trim()), expected);
-  };
-}
 
 /** One command from its JSON form, e.g. `["SET","k","v","EX",100]` (numbers become text). */
 export function parseCommand(value: unknown): string[] {
