@@ -77,6 +77,18 @@ const child = spawn(command, args, { stdio: 'inherit', env });
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(signal, () => child.kill(signal));
 }
+// Under `npm run`, npm runs us through `sh -c`. npm forwards SIGTERM to that shell only, and
+// the shell dies of it without passing it on: npm then exits and we would run on as orphans.
+// So when our parent goes away, the command gets the SIGTERM it was meant to get.
+if (process.env.npm_lifecycle_event) {
+  const parent = process.ppid;
+  const watch = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(watch);
+    child.kill('SIGTERM');
+  }, 200);
+  watch.unref();
+}
 child.on('error', (error) => {
   console.error(`Could not start ${command}: ${error.message}`);
   process.exit(127);

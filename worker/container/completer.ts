@@ -30,6 +30,8 @@ export class Completer {
   private retryTimer: NodeJS.Timeout | undefined;
   private retryDelay = 100;
   private idleWaiters: Array<() => void> = [];
+  /** Set when drain gave up: no more retries. */
+  private closed = false;
 
   private readonly options: CompleterOptions;
 
@@ -46,13 +48,29 @@ export class Completer {
     if (!this.flushing && !this.retryTimer) this.flushing = this.flush();
   }
 
-  /** Resolves once every queued write-back was attempted successfully (or `give up` ms passed). */
-  async drain(timeoutMs = 10_000): Promise<void> {
-    if (this.queue.length === 0 && !this.flushing) return;
-    await Promise.race([
-      new Promise<void>((resolve) => this.idleWaiters.push(resolve)),
-      new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref()),
+  /**
+   * Resolves once every queued write-back landed, or after `timeoutMs`: then it stops retrying
+   * (the caller is about to close the pool, and a retry timer would keep the process alive
+   * forever); those tasks come back when their lease expires. Resolves to how many it gave up.
+   */
+  async drain(timeoutMs = 10_000): Promise<number> {
+    if (this.queue.length === 0 && !this.flushing) return 0;
+    let timer: NodeJS.Timeout | undefined;
+    const landed = await Promise.race([
+      new Promise<boolean>((resolve) => this.idleWaiters.push(() => resolve(true))),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
     ]);
+    clearTimeout(timer);
+    if (landed) return 0;
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    const dropped = this.queue.length;
+    this.options.onError(
+      new Error(`gave up writing back ${dropped} result(s); their tasks come back when their lease expires`),
+      dropped,
+    );
+    return dropped;
   }
 
   private async flush(): Promise<void> {
@@ -76,8 +94,9 @@ export class Completer {
         this.retryDelay = 100;
       } catch (error) {
         this.queue.unshift(...batch);
-        this.options.onError(error, this.queue.length);
         this.flushing = undefined;
+        if (this.closed) return;
+        this.options.onError(error, this.queue.length);
         this.retryTimer = setTimeout(() => {
           this.retryTimer = undefined;
           this.flushing = this.flush();

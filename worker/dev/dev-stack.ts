@@ -1,11 +1,14 @@
 /**
  * `task-worker dev`: the whole system on one machine, no Docker, no cloud account. An
- * embedded Postgres (or DATABASE_URL), migrations, the local Neon SQL-over-HTTP and Upstash
- * REST endpoints, a worker and the HTTP API.
+ * embedded Postgres (or DATABASE_URL), migrations, a least-privilege database role, the local
+ * Neon SQL-over-HTTP and Upstash REST endpoints, a worker (with --tasks) and the HTTP API.
+ *
+ * Stopping goes in this order: the worker drains (running tasks finish within its grace period
+ * and are written back), then the API and the endpoints close, then the pools, and Postgres
+ * stops last.
  * @module
  */
 import { serve, type ServerType } from '@hono/node-server';
-import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createTaskClient } from '../../client/task-client.ts';
 import { createApp } from '../../src/http/create-app.ts';
@@ -16,12 +19,13 @@ import { startUpstashEndpoint } from '../../src/node/upstash-endpoint.ts';
 import { createUpstashNotifier } from '../../src/notifications/upstash-notifier.ts';
 import type { Logger } from '../container/logger.ts';
 import { runWorker } from '../container/run-worker.ts';
-import { loadDevSecrets } from './dev-secrets.ts';
+import { DEV_ROLE, ensureDevRole, externalRolePassword } from './dev-role.ts';
+import { loadDevSecrets, writePrivateFile } from './dev-secrets.ts';
 import { startDevPostgres } from './embedded-postgres.ts';
 
 export interface DevStackOptions {
-  /** Tasks module for the worker (default: examples/tasks.ts). */
-  tasks: string;
+  /** Tasks module for the worker; without it no worker runs (tasks stay PENDING). */
+  tasks?: string;
   /** Folder for Postgres data and tokens (default: .data). */
   dataDir: string;
   /** Use this Postgres instead of the embedded one. */
@@ -37,6 +41,8 @@ export interface DevStackOptions {
   concurrency: number;
   /** Queues the worker serves (default: all). */
   queues?: string[];
+  /** Seconds running tasks get to finish on a graceful stop (default: 5). */
+  grace?: number;
   logger: Logger;
 }
 
@@ -44,8 +50,44 @@ export interface DevStack {
   /** What an edge app (wrangler dev, next dev) should set. */
   env: Record<string, string>;
   urls: { api: string; postgres: string; neon: string; upstash: string };
-  /** Stops everything; `force` puts running tasks back at once. Idempotent. */
+  /** The worker's tasks module and task names; `undefined` when no worker runs. */
+  worker?: { tasks: string; taskNames: readonly string[] };
+  /**
+   * Stops everything, Postgres last; `force` puts running tasks back at once (also while a
+   * graceful stop is under way). Idempotent.
+   */
   stop(options?: { force?: boolean }): Promise<void>;
+  /** Stops the embedded Postgres without waiting for the rest: before a forced exit. */
+  abort(): Promise<void>;
+}
+
+type Stop = () => Promise<void>;
+
+/** What to stop, by stage: each stage's parts stop together, the stages one after another. */
+class Stops {
+  readonly worker: Stop[] = [];
+  readonly servers: Stop[] = [];
+  readonly pools: Stop[] = [];
+  readonly postgres: Stop[] = [];
+  private readonly logger: Logger;
+
+  constructor(logger: Logger) {
+    this.logger = logger;
+  }
+
+  async run(): Promise<void> {
+    for (const stage of [this.worker, this.servers, this.pools, this.postgres]) {
+      await Promise.all(
+        stage
+          .splice(0)
+          .map((stop) =>
+            stop().catch((error: unknown) =>
+              this.logger.log('warn', 'dev_stop_failed', { error: String(error) }),
+            ),
+          ),
+      );
+    }
+  }
 }
 
 function listen(
@@ -63,73 +105,125 @@ function listen(
   });
 }
 
-/** Starts the stack; on failure, stops what already started and rethrows. */
-export async function startDevStack(options: DevStackOptions): Promise<DevStack> {
-  const stops: Array<() => Promise<void>> = [];
-  const stopAll = async () => {
-    for (const stop of stops.splice(0).reverse()) {
-      await stop().catch((error: unknown) =>
-        options.logger.log('warn', 'dev_stop_failed', { error: String(error) }),
-      );
-    }
-  };
+function closeServer(server: ServerType): Promise<void> {
+  return new Promise<void>((done) => {
+    server.close(() => done());
+    (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+  });
+}
+
+/**
+ * Runs the migrations as the given (admin) user, then sets up the least-privilege role and
+ * returns the URL everything else connects with: the role's, or, when the admin user of an
+ * external DATABASE_URL may not create roles, the given one (with a warning).
+ */
+async function prepareDatabase(
+  adminUrl: string,
+  options: { schema: string; password: string; embedded: boolean; logger: Logger },
+): Promise<string> {
+  const admin = createPgDatabase({
+    connectionString: adminUrl,
+    max: 1,
+    applicationName: 'task-worker dev setup',
+  });
   try {
-    const dataDir = resolve(options.dataDir);
-    const secrets = await loadDevSecrets(dataDir);
-    let databaseUrl = options.databaseUrl;
-    if (!databaseUrl) {
-      const postgres = await startDevPostgres({ dataDir, port: options.postgresPort });
-      stops.push(postgres.stop);
-      databaseUrl = postgres.url;
-    }
-    const db = createPgDatabase({
-      connectionString: databaseUrl,
-      max: 10,
-      applicationName: 'task-worker dev',
-    });
-    stops.push(() => db.close());
-    const migrated = await migrate(db, { schema: options.schema });
+    const migrated = await migrate(admin, { schema: options.schema });
     options.logger.log('info', 'migrated', {
       schema: options.schema,
       applied: migrated.applied,
       version: migrated.version,
     });
+  } finally {
+    await admin.close();
+  }
+  try {
+    return await ensureDevRole(adminUrl, { schema: options.schema, password: options.password });
+  } catch (error) {
+    // The embedded cluster's superuser can always do it: a failure there is a real error.
+    if (options.embedded) throw error;
+    options.logger.log('warn', 'dev_role_skipped', {
+      role: DEV_ROLE,
+      reason: error instanceof Error ? error.message : String(error),
+      note: 'the endpoints and the printed DATABASE_URL use the DATABASE_URL you gave, with its privileges',
+    });
+    return adminUrl;
+  }
+}
 
-    const neon = await startNeonEndpoint({ host: options.host, port: options.neonPort, databaseUrl });
-    stops.push(() => neon.close());
+/** Starts the stack; on failure, stops what already started and rethrows. */
+export async function startDevStack(options: DevStackOptions): Promise<DevStack> {
+  const stops = new Stops(options.logger);
+  let abortPostgres: Stop = async () => undefined;
+  try {
+    const dataDir = resolve(options.dataDir);
+    let adminUrl = options.databaseUrl;
+    if (!adminUrl) {
+      // First: without embedded-postgres it fails before anything is written.
+      const postgres = await startDevPostgres({
+        dataDir,
+        port: options.postgresPort,
+        logger: options.logger,
+      });
+      stops.postgres.push(postgres.stop);
+      abortPostgres = postgres.stop;
+      adminUrl = postgres.url;
+    }
+    const secrets = await loadDevSecrets(dataDir);
+    const databaseUrl = await prepareDatabase(adminUrl, {
+      schema: options.schema,
+      password: options.databaseUrl ? externalRolePassword(adminUrl) : secrets.databasePassword,
+      embedded: !options.databaseUrl,
+      logger: options.logger,
+    });
+    const db = createPgDatabase({
+      connectionString: databaseUrl,
+      max: 10,
+      applicationName: 'task-worker dev',
+    });
+    stops.pools.push(() => db.close());
+
+    const neon = await startNeonEndpoint({
+      host: options.host,
+      port: options.neonPort,
+      databaseUrl,
+      authToken: secrets.neonAuthToken,
+    });
+    stops.servers.push(() => neon.close());
     const upstash = await startUpstashEndpoint({
       host: options.host,
       port: options.upstashPort,
       token: secrets.upstashToken,
       redisUrl: options.redisUrl,
     });
-    stops.push(() => upstash.close());
     const notifier = createUpstashNotifier({ url: upstash.url, token: upstash.token });
-    stops.push(() => notifier.close());
-
-    const worker = await runWorker({
-      tasks: options.tasks,
-      database: db,
-      schema: options.schema,
-      concurrency: options.concurrency,
-      queues: options.queues,
-      retry: 1,
-      grace: 5,
-      notifier,
-      logger: options.logger,
+    stops.servers.push(async () => {
+      await notifier.close();
+      await upstash.close();
     });
-    stops.push(() => worker.stop());
+
+    let worker: DevStack['worker'];
+    let killWorker: Stop | undefined;
+    if (options.tasks) {
+      const handle = await runWorker({
+        tasks: options.tasks,
+        database: db,
+        schema: options.schema,
+        concurrency: options.concurrency,
+        queues: options.queues,
+        retry: 1,
+        grace: options.grace ?? 5,
+        notifier,
+        logger: options.logger,
+      });
+      stops.worker.push(() => handle.stop());
+      killWorker = () => handle.kill();
+      worker = { tasks: options.tasks, taskNames: handle.taskNames };
+    }
 
     const client = createTaskClient({ database: db, schema: options.schema, notifier });
     const app = createApp({ database: db, client, schema: options.schema, apiToken: secrets.apiToken });
     const server = await listen(app, options.host, options.apiPort);
-    stops.push(
-      () =>
-        new Promise<void>((done) => {
-          server.close(() => done());
-          (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-        }),
-    );
+    stops.servers.push(() => closeServer(server));
 
     const api = `http://${options.host}:${options.apiPort}`;
     const publicDatabaseUrl = new URL(databaseUrl);
@@ -138,13 +232,15 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     const env = {
       DATABASE_URL: publicDatabaseUrl.toString(),
       NEON_FETCH_ENDPOINT: neon.url,
+      NEON_AUTH_TOKEN: neon.authToken,
       UPSTASH_REDIS_REST_URL: upstash.url,
       UPSTASH_REDIS_REST_TOKEN: upstash.token,
       TASK_WORKER_SCHEMA: options.schema,
       TASK_WORKER_API_URL: api,
       TASK_WORKER_API_TOKEN: secrets.apiToken,
     };
-    await writeFile(
+    // Tokens and a database password: readable by the owner only, like secrets.json.
+    await writePrivateFile(
       join(dataDir, 'dev.env'),
       Object.entries(env)
         .map(([key, value]) => `${key}=${value}`)
@@ -153,16 +249,18 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     let stopping: Promise<void> | undefined;
     return {
       env,
-      urls: { api, postgres: databaseUrl, neon: neon.url, upstash: upstash.url },
+      urls: { api, postgres: publicDatabaseUrl.toString(), neon: neon.url, upstash: upstash.url },
+      worker,
       stop(stopOptions = {}) {
         // A forced stop ends the worker's grace period at once (tasks are put back).
-        if (stopOptions.force) void worker.kill();
-        stopping ??= stopAll();
+        if (stopOptions.force) void killWorker?.();
+        stopping ??= stops.run();
         return stopping;
       },
+      abort: () => abortPostgres(),
     };
   } catch (error) {
-    await stopAll();
+    await stops.run();
     throw error;
   }
 }
