@@ -10,7 +10,7 @@ ENV NODE_ENV=production
 COPY package.json package-lock.json ./
 COPY scripts ./scripts
 COPY migrations ./migrations
-# --ignore-scripts skips `prepare`; the migrations module is compiled explicitly below.
+# No dependency needs an install script at run time; the migrations module is compiled below.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 COPY . .
 RUN node scripts/compile-migrations.mjs

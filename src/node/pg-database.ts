@@ -3,6 +3,7 @@
  * @module
  */
 import pg from 'pg';
+import { ConfigError } from '../errors.ts';
 import {
   DatabaseError,
   type Database,
@@ -13,8 +14,16 @@ import {
 } from '../database.ts';
 
 export interface PgDatabaseOptions {
-  /** `postgres://...` URL. Give this or `pool`. */
+  /** `postgres://...` URL. Give this, `host` (with `port`, `user`, ...) or `pool`. */
   connectionString?: string;
+  /** Server host (or Unix socket directory) when there is no `connectionString`. */
+  host?: string;
+  port?: number;
+  user?: string;
+  password?: string;
+  database?: string;
+  /** TLS: `true`, or node-postgres/`tls.connect` options. */
+  ssl?: pg.ClientConfig['ssl'];
   /** An existing pool to use; it is not ended by `close()`. */
   pool?: pg.Pool;
   /** Pool size when this driver creates the pool (default: 10). */
@@ -49,14 +58,63 @@ function result<R extends Row>(raw: pg.QueryResult): QueryResult<R> {
   return { rows: raw.rows as R[], rowCount: raw.rowCount ?? 0 };
 }
 
-/** A {@link Database} over a `pg.Pool`. */
-export function createPgDatabase(options: PgDatabaseOptions): Database & { readonly pool: pg.Pool } {
+const EXPECTED =
+  "a connection URL ('postgres://user:password@host:5432/database') or an options object with " +
+  '`connectionString`, `host` (plus `port`, `user`, `password`, `database`) or `pool`';
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return value.trim() === '' ? 'an empty string' : 'a string';
+  if (typeof value !== 'object') return `${typeof value} ${String(value)}`;
+  if (Array.isArray(value)) return 'an array';
+  return `an object with ${Object.keys(value).length ? Object.keys(value).join(', ') : 'no properties'}`;
+}
+
+/** The options, from a URL string or an options object; a ConfigError naming what to pass otherwise. */
+function pgOptions(input: unknown): PgDatabaseOptions {
+  if (typeof input === 'string' && input.trim() !== '') return { connectionString: input };
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new ConfigError(`createPgDatabase needs ${EXPECTED}; got ${describe(input)}.`);
+  }
+  const options = input as PgDatabaseOptions;
+  if (options.pool) return options;
+  const url: unknown = options.connectionString;
+  if (typeof url === 'string' && url.trim() !== '') return options;
+  const host = typeof options.host === 'string' && options.host !== '';
+  if (url !== undefined || ('connectionString' in options && !host)) {
+    throw new ConfigError(
+      `createPgDatabase: connectionString must be a 'postgres://…' URL; got ${describe(url)}` +
+        (url === undefined ? ' (is the environment variable it comes from, e.g. DATABASE_URL, set?).' : '.'),
+    );
+  }
+  if (!host) {
+    throw new ConfigError(`createPgDatabase needs ${EXPECTED}; got ${describe(input)}.`);
+  }
+  return options;
+}
+
+/**
+ * A {@link Database} over a `pg.Pool`: `createPgDatabase('postgres://…')`, or with options
+ * (`{ connectionString, max }`, `{ host, user, ... }`, `{ pool }`).
+ * @throws ConfigError for anything else (a number, an empty string, an object without
+ *   `connectionString`, `host` or `pool`).
+ */
+export function createPgDatabase(
+  connection: string | PgDatabaseOptions,
+): Database & { readonly pool: pg.Pool } {
+  const options = pgOptions(connection);
   const owned = !options.pool;
   const prepare = options.prepareStatements ?? true;
   const pool =
     options.pool ??
     new pg.Pool({
       connectionString: options.connectionString,
+      host: options.host,
+      port: options.port,
+      user: options.user,
+      password: options.password,
+      database: options.database,
+      ssl: options.ssl,
       max: options.max ?? 10,
       application_name: options.applicationName ?? 'edge-task-worker',
     });

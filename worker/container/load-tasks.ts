@@ -1,6 +1,9 @@
 /**
  * Loads a tasks module: a `defineTasks` registry as its default export (or named `tasks`).
- * TypeScript modules load through Node's type stripping (Node >= 22.18).
+ * TypeScript modules load through Node's type stripping (Node >= 22.18); module-hooks.ts lets a
+ * `.ts` file with `import`s load in a `"type": "commonjs"` project, and lets a file in a
+ * checkout import `edge-task-worker` without a build. This runs in every thread that loads a
+ * tasks module (the main thread with `isolation: 'none'`, else each execution thread).
  * @module
  */
 import { existsSync } from 'node:fs';
@@ -8,6 +11,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { TaskRegistry } from '../../src/define-tasks.ts';
 import { ConfigError } from '../../src/errors.ts';
+import { registerModuleHooks } from './module-hooks.ts';
 
 /** Resolves `--tasks` (a path relative to the working directory) to a file: URL. */
 export function tasksModuleUrl(path: string): string {
@@ -18,6 +22,7 @@ export function tasksModuleUrl(path: string): string {
 
 /** Imports the registry and checks its shape. */
 export async function loadTasks(url: string): Promise<TaskRegistry> {
+  registerModuleHooks();
   const module = (await import(url)) as { default?: unknown; tasks?: unknown };
   const registry = module.default ?? module.tasks;
   if (typeof registry !== 'object' || registry === null) {

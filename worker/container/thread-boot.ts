@@ -9,6 +9,11 @@
  * load those modules as plain JavaScript, without the stripper (~30 ms per start). Module URLs
  * and line numbers stay the same, so stack traces still point at the `.ts` files. CommonJS
  * TypeScript and anything not in the map load as usual.
+ *
+ * The hooks of module-hooks.ts (a `.ts` file with `import`s in a `"type": "commonjs"` project,
+ * a checkout's `edge-task-worker` self-reference) are installed by `loadTasks` in the thread,
+ * after this one: they run first, and a CommonJS-typed file they load as an ES module goes into
+ * the same map, so later threads get it stripped too.
  * @module
  */
 
