@@ -22,8 +22,8 @@ export default defineTasks({
   /** The original's example: `create_task("app.tasks.multiply_numbers", args=[2, 3])`. */
   'app.tasks.multiply_numbers': (a: number, b: number) => a * b,
 
-  /** One argument, an array (a rest parameter would also receive the context). */
-  'app.tasks.add_numbers': (numbers: number[]) => numbers.reduce((sum, n) => sum + n, 0),
+  /** The original's other example: `create_task("app.tasks.add_numbers", args=[10, 20])`. */
+  'app.tasks.add_numbers': (a: number, b: number) => a + b,
 
   /** Sleeps `seconds`, reporting progress each second; stops early when aborted. */
   'app.tasks.sleep': async (seconds: number, ctx: TaskContext) => {

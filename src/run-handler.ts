@@ -33,7 +33,7 @@ export async function runHandler(
   const started = performance.now();
   const duration = () => (performance.now() - started) / 1000;
   const handler = Object.hasOwn(tasks, task.name) ? tasks[task.name] : undefined;
-  if (!handler) return { ok: false, error: unknownTaskError(task.name, Object.keys(tasks)), duration: 0 };
+  if (!handler) return { ok: false, error: unknownTaskError(task.name), duration: 0 };
   const ctx: TaskContext<Record<string, unknown>> = {
     kwargs: JSON.parse(task.kwargsJson) as Record<string, unknown>,
     signal: options.signal,

@@ -26,12 +26,17 @@ export function serializeError(error: unknown, nonRetryable = false): Serialized
   return { message: `Non-error thrown: ${String(error)}`, type: typeof error, stack: null, nonRetryable };
 }
 
-/** The error of a task whose name is not registered. */
-export function unknownTaskError(name: string, known: readonly string[]): SerializedError {
-  const list = known.slice(0, 20).join(', ') + (known.length > 20 ? ', ...' : '');
+/** The error type stored for a task whose name is not registered. */
+export const UNKNOWN_TASK_ERROR = 'UnknownTaskError';
+
+/**
+ * The error of a task whose name is not registered. It names the task but not the registered
+ * names: the stored error is readable by API callers, so the list goes to the worker's log.
+ */
+export function unknownTaskError(name: string): SerializedError {
   return {
-    message: `Unknown task "${name}": it is not in the tasks module (known: ${list}).`,
-    type: 'UnknownTaskError',
+    message: `Unknown task "${name}": no handler with this name is registered in the worker's tasks module.`,
+    type: UNKNOWN_TASK_ERROR,
     stack: null,
     nonRetryable: true,
   };

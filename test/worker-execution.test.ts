@@ -3,13 +3,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTaskClient, type TaskClient } from '../client/task-client.ts';
-import { silentLogger } from '../worker/container/logger.ts';
+import type { Logger, LogLevel } from '../worker/container/logger.ts';
 import { runWorker, type WorkerHandle } from '../worker/container/run-worker.ts';
 import { useTestSchema } from './support/test-schema.ts';
 
 const t = useTestSchema('execution');
 let client: TaskClient;
 let worker: WorkerHandle;
+const logged: Array<{ level: LogLevel; event: string; fields: Record<string, unknown> }> = [];
+const logger: Logger = { log: (level, event, fields = {}) => logged.push({ level, event, fields }) };
 
 beforeAll(async () => {
   client = createTaskClient({ database: t.db, schema: t.schema });
@@ -19,7 +21,7 @@ beforeAll(async () => {
     schema: t.schema,
     concurrency: 2,
     pollInterval: 50,
-    logger: silentLogger,
+    logger,
   });
 });
 afterAll(async () => worker.stop({ grace: 1 }));
@@ -56,6 +58,10 @@ describe('execution', () => {
     const done = await run('test.not_registered', { maxRetries: 5 });
     expect(done).toMatchObject({ status: 'FAILED', attempt: 1, errorType: 'UnknownTaskError' });
     expect(done!.error).toContain('Unknown task "test.not_registered"');
+    // The registered names go to the worker's log, not to a row an API caller can read.
+    expect(done!.error).not.toContain('test.echo');
+    const line = logged.find((l) => l.event === 'task_failed' && l.fields.taskId === done!.id);
+    expect(line?.fields.registered).toEqual(expect.arrayContaining(['test.echo', 'test.noop']));
   });
 
   it('fails a NonRetryableError at once', async () => {

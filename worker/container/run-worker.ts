@@ -21,6 +21,7 @@ import {
 } from '../../src/notifications/task-events.ts';
 import type { Unsubscribe } from '../../src/notifier.ts';
 import { landedTaskEvents } from '../../src/write-back.ts';
+import { UNKNOWN_TASK_ERROR } from '../../src/task-error.ts';
 import { Completer, type Landed } from './completer.ts';
 import type { Executor, Outcome } from './executor.ts';
 import { ExecutorPool } from './executor-pool.ts';
@@ -154,7 +155,9 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
         logger.log('warn', 'task_retry_scheduled', { ...fields, runAt: runAt?.toISOString() });
       } else {
         stats.failed++;
-        logger.log('error', 'task_failed', { ...fields, stack: item.error.stack });
+        // The registered names are for the operator: the stored error does not list them.
+        const registered = item.error.type === UNKNOWN_TASK_ERROR ? { registered: taskNames } : {};
+        logger.log('error', 'task_failed', { ...fields, ...registered, stack: item.error.stack });
       }
     }
   }
