@@ -17,7 +17,7 @@ const nodeOnly = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules', 'dist', '.cache', '.data', '.wrangler', 'src/migrations/compiled.ts'] },
+  { ignores: ['node_modules', 'dist', '.cache', '.data', '.wrangler', 'src/core/migrations/compiled.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -44,22 +44,23 @@ export default tseslint.config(
     },
   },
   {
-    // Edge-safe code: src/ (except node/ folders) and client/.
-    files: ['client/**/*.ts', 'src/**/*.ts'],
-    ignores: ['src/node/**', 'src/**/node/**'],
+    // Edge-safe code: src/ (except the Node adapters in src/adapters/node/) and client/.
+    files: ['client/**/*.ts', 'src/**/*.ts', 'worker/cron/**/*.ts', 'worker/cloudflare.ts'],
+    ignores: ['src/adapters/node/**'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           paths: nodeOnly.map((name) => ({
             name,
-            message: 'Edge-safe code must not import Node built-ins or TCP clients; put it under src/node/.',
+            message:
+              'Edge-safe code must not import Node built-ins or TCP clients; put it under src/adapters/node/.',
           })),
           patterns: [
             { group: ['node:*'], message: 'Edge-safe code must not import Node built-ins.' },
             {
               group: ['**/node/**', '../node', './node'],
-              message: 'Edge-safe code must not import src/node/.',
+              message: 'Edge-safe code must not import src/adapters/node/.',
             },
           ],
         },

@@ -3,7 +3,7 @@
  * `bench_<run id>_`, and the clean-up that removes them even after a failed or interrupted run.
  * @module
  */
-import { createPgDatabase } from '../src/node/pg-database.ts';
+import { createPgDatabase } from '../src/adapters/node/pg-database.ts';
 import { deleteRedisKeys } from './redis-keys.ts';
 import { benchSchemaList, schemaDrop } from './sql/bench-statements.ts';
 import type { BenchEnvironment, SystemName } from './systems/queue-system.ts';

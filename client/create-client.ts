@@ -1,10 +1,10 @@
-import type { Database } from '../src/database.ts';
-import type { TaskRegistry } from '../src/define-tasks.ts';
-import { createNeonHttpDatabase } from '../src/drivers/neon-http-database.ts';
-import { ConfigError } from '../src/errors.ts';
-import type { Notifier } from '../src/notifier.ts';
-import { createUpstashNotifier, type UpstashConnection } from '../src/notifications/upstash-notifier.ts';
-import { createTaskClient, type TaskClient, type TaskClientConfig } from './task-client.ts';
+import type { Database } from '../src/core/database.ts';
+import type { TaskRegistry } from '../src/core/define-tasks.ts';
+import { createNeonHttpDatabase } from '../src/adapters/edge/neon-http-database.ts';
+import { ConfigError } from '../src/core/errors.ts';
+import type { Notifier } from '../src/core/notifier.ts';
+import { createUpstashNotifier, type UpstashConnection } from '../src/adapters/edge/upstash-notifier.ts';
+import { createTaskClient, type TaskClient, type TaskClientConfig } from '../src/core/service/task-client.ts';
 
 export interface ClientOptions {
   /** Neon (or local endpoint) connection string; used through Neon's HTTP driver. */

@@ -12,14 +12,17 @@ export {
   type CreateTaskOptions,
   type TaskRequest,
   type WaitOptions,
-} from './task-client.ts';
-export type { Task, TaskStatus } from '../src/task.ts';
-export { createNeonHttpDatabase, type NeonHttpDatabaseOptions } from '../src/drivers/neon-http-database.ts';
-export type { Notifier, NotifierStatus, SubscribeOptions, Unsubscribe } from '../src/notifier.ts';
+} from '../src/core/service/task-client.ts';
+export type { Task, TaskStatus } from '../src/core/task.ts';
+export {
+  createNeonHttpDatabase,
+  type NeonHttpDatabaseOptions,
+} from '../src/adapters/edge/neon-http-database.ts';
+export type { Notifier, NotifierStatus, SubscribeOptions, Unsubscribe } from '../src/core/notifier.ts';
 export {
   createUpstashNotifier,
   type UpstashConnection,
   type UpstashNotifierOptions,
-} from '../src/notifications/upstash-notifier.ts';
-export { createMemoryNotifier, type MemoryNotifierOptions } from '../src/notifications/memory-notifier.ts';
-export { createNoneNotifier } from '../src/notifications/none-notifier.ts';
+} from '../src/adapters/edge/upstash-notifier.ts';
+export { createMemoryNotifier, type MemoryNotifierOptions } from '../src/adapters/edge/memory-notifier.ts';
+export { createNoneNotifier } from '../src/adapters/edge/none-notifier.ts';

@@ -3,7 +3,7 @@
  * A handler gets its positional arguments, then a context: `ctx.kwargs`, `ctx.signal`
  * (aborted at the timeout), `ctx.taskId`, `ctx.attempt`, `ctx.progress(value)`.
  */
-import { defineTasks, NonRetryableError, type TaskContext } from '../src/index.ts';
+import { defineTasks, NonRetryableError, type TaskContext } from '../src/core/index.ts';
 
 // Web-standard code only: the same registry runs in the container worker and in the
 // Cloudflare cron Worker (worker/cloudflare.ts).

@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 
 const entries = {
   'edge-task-worker/client': 'client/index.ts',
-  'edge-task-worker': 'src/index.ts',
+  'edge-task-worker': 'src/core/index.ts',
   'edge-task-worker/http': 'src/http/index.ts',
 };
 for (const [name, entry] of Object.entries(entries)) {

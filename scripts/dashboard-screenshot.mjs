@@ -6,10 +6,10 @@
 //   DATABASE_URL=postgres://... node scripts/node22.mjs node scripts/dashboard-screenshot.mjs [out-dir]
 // PLAYWRIGHT_CORE may point at playwright-core installed elsewhere; CHROMIUM at the browser.
 import { serve } from '@hono/node-server';
-import { createTaskClient } from '../client/task-client.ts';
+import { createTaskClient } from '../src/core/service/task-client.ts';
 import { createApp } from '../src/http/index.ts';
-import { migrate } from '../src/migrations/migrate.ts';
-import { createPgDatabase } from '../src/node/pg-database.ts';
+import { migrate } from '../src/core/migrations/migrate.ts';
+import { createPgDatabase } from '../src/adapters/node/pg-database.ts';
 
 const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const outDir = process.argv[2] ?? '/tmp';

@@ -11,7 +11,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTaskClient } from '../client/task-client.ts';
+import { createTaskClient } from '../src/core/service/task-client.ts';
 import { freeDevPorts, startDevProcess } from './support/dev-process.ts';
 import { useTestSchema } from './support/test-schema.ts';
 import { startWorkerProcess } from './support/worker-process.ts';

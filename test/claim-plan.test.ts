@@ -3,9 +3,9 @@
  * plans of claim, sweep and the status list.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { workerStatements } from '../src/sql/worker-statements.ts';
-import { taskStatements } from '../src/sql/task-statements.ts';
-import { taskQueryStatements } from '../src/sql/task-query-statements.ts';
+import { workerStatements } from '../src/core/sql/worker-statements.ts';
+import { taskStatements } from '../src/core/sql/task-statements.ts';
+import { taskQueryStatements } from '../src/core/sql/task-query-statements.ts';
 import { useTestSchema } from './support/test-schema.ts';
 
 const t = useTestSchema('plan');

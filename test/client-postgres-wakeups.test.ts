@@ -4,11 +4,11 @@
  * uniqueKey hit, none when the insert fails. Real Postgres, real LISTEN connection.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTaskClient, type TaskClient } from '../client/task-client.ts';
-import { DatabaseError, type Database } from '../src/database.ts';
-import { createPostgresNotifier } from '../src/node/notifications/postgres-notifier.ts';
-import { anyQueueChannel, parseTaskEvent, queueChannel } from '../src/notifications/task-events.ts';
-import type { Notifier } from '../src/notifier.ts';
+import { createTaskClient, type TaskClient } from '../src/core/service/task-client.ts';
+import { DatabaseError, type Database } from '../src/core/database.ts';
+import { createPostgresNotifier } from '../src/adapters/node/postgres-notifier.ts';
+import { anyQueueChannel, parseTaskEvent, queueChannel } from '../src/core/events/task-events.ts';
+import type { Notifier } from '../src/core/notifier.ts';
 import { inbox } from './support/inbox.ts';
 import { useTestSchema } from './support/test-schema.ts';
 

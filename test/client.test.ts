@@ -2,10 +2,10 @@
  * The client against a real Postgres, through both drivers.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTaskClient, type TaskClient } from '../client/task-client.ts';
+import { createTaskClient, type TaskClient } from '../src/core/service/task-client.ts';
 import { createClient } from '../client/create-client.ts';
-import { InvalidTaskIdError, TaskNotFoundError } from '../src/errors.ts';
-import { startNeonEndpoint, type NeonEndpoint } from '../src/node/neon-endpoint.ts';
+import { InvalidTaskIdError, TaskNotFoundError } from '../src/core/errors.ts';
+import { startNeonEndpoint, type NeonEndpoint } from '../worker/dev/neon-endpoint.ts';
 import { countingDatabase, driverCases, neonConnectionString, type DriverHandle } from './support/drivers.ts';
 import { useTestSchema } from './support/test-schema.ts';
 

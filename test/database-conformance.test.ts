@@ -2,7 +2,7 @@
  * One suite, every Database driver, a real Postgres: the drivers must be interchangeable.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { DatabaseError } from '../src/database.ts';
+import { DatabaseError } from '../src/core/database.ts';
 import { driverCases, type DriverHandle } from './support/drivers.ts';
 import { uniqueSchemaName } from './support/test-schema.ts';
 

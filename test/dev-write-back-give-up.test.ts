@@ -6,9 +6,9 @@
  * a real node-postgres pool whose server is really unreachable.
  */
 import { describe, expect, it } from 'vitest';
-import { createPgDatabase } from '../src/node/pg-database.ts';
-import { DEFAULT_RETRY_BACKOFF } from '../src/retry-policy.ts';
-import { workerStatements } from '../src/sql/worker-statements.ts';
+import { createPgDatabase } from '../src/adapters/node/pg-database.ts';
+import { DEFAULT_RETRY_BACKOFF } from '../src/core/retry-policy.ts';
+import { workerStatements } from '../src/core/sql/worker-statements.ts';
 import { Completer } from '../worker/container/completer.ts';
 import { freePort } from './support/services.ts';
 

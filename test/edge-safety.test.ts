@@ -29,9 +29,9 @@ describe('edge-safety lint rule', () => {
     expect(await restrictedImports(file, code)).not.toEqual([]);
   });
 
-  it('allows Node imports under src/node/ and in worker/', async () => {
+  it('allows Node imports under src/adapters/node/ and in worker/', async () => {
     expect(
-      await restrictedImports('src/node/probe.ts', `import pg from 'pg';\nexport const p = pg;\n`),
+      await restrictedImports('src/adapters/node/probe.ts', `import pg from 'pg';\nexport const p = pg;\n`),
     ).toEqual([]);
     expect(
       await restrictedImports('worker/probe.ts', `import fs from 'node:fs';\nexport const f = fs;\n`),

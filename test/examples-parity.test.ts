@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import tasks from '../examples/tasks.ts';
-import { runHandler } from '../src/run-handler.ts';
+import { runHandler } from '../src/core/execution/run-handler.ts';
 
 async function run(name: string, args: unknown[]) {
   const outcome = await runHandler(

@@ -4,8 +4,8 @@
  */
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { Hono } from 'hono';
-import { DatabaseError, type Database } from '../src/database.ts';
-import { ConfigError } from '../src/errors.ts';
+import { DatabaseError, type Database } from '../src/core/database.ts';
+import { ConfigError } from '../src/core/errors.ts';
 import { createApp } from '../src/http/index.ts';
 import { useTestSchema } from './support/test-schema.ts';
 

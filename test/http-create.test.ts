@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Hono } from 'hono';
 import { createApp } from '../src/http/index.ts';
-import { TASK_LIMITS } from '../src/validate-task.ts';
+import { TASK_LIMITS } from '../src/core/validate-task.ts';
 import { useTestSchema } from './support/test-schema.ts';
 
 const t = useTestSchema('http_create');

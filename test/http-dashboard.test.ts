@@ -5,13 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Hono } from 'hono';
-import { createTaskClient, type TaskClient } from '../client/task-client.ts';
+import { createTaskClient, type TaskClient } from '../src/core/service/task-client.ts';
 import { dashboardSessionValue } from '../src/http/dashboard/dashboard-session.ts';
 import { createApp } from '../src/http/index.ts';
-import { createMemoryNotifier } from '../src/notifications/memory-notifier.ts';
-import { parseTaskEvent, taskChannel, type TaskEvent } from '../src/notifications/task-events.ts';
-import type { Notifier } from '../src/notifier.ts';
-import type { Task } from '../src/task.ts';
+import { createMemoryNotifier } from '../src/adapters/edge/memory-notifier.ts';
+import { parseTaskEvent, taskChannel, type TaskEvent } from '../src/core/events/task-events.ts';
+import type { Notifier } from '../src/core/notifier.ts';
+import type { Task } from '../src/core/task.ts';
 import { useTestSchema } from './support/test-schema.ts';
 
 const t = useTestSchema('http_dashboard');

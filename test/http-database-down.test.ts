@@ -6,11 +6,11 @@
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Hono } from 'hono';
-import { DatabaseError, type Database } from '../src/database.ts';
-import { createNeonHttpDatabase } from '../src/drivers/neon-http-database.ts';
+import { DatabaseError, type Database } from '../src/core/database.ts';
+import { createNeonHttpDatabase } from '../src/adapters/edge/neon-http-database.ts';
 import { isDatabaseUnavailable } from '../src/http/database-unavailable.ts';
 import { createApp } from '../src/http/index.ts';
-import { createPgDatabase } from '../src/node/pg-database.ts';
+import { createPgDatabase } from '../src/adapters/node/pg-database.ts';
 
 const TOKEN = 'down-token-61ac';
 const ID = '0000000000000000000000';

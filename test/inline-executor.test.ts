@@ -4,9 +4,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { createTaskClient } from '../client/task-client.ts';
-import { defineTasks, NonRetryableError, type TaskContext } from '../src/index.ts';
-import { runDueTasks } from '../src/inline-executor.ts';
+import { createTaskClient } from '../src/core/service/task-client.ts';
+import { defineTasks, NonRetryableError, type TaskContext } from '../src/core/index.ts';
+import { runDueTasks } from '../worker/cron/inline-executor.ts';
 import { useTestSchema } from './support/test-schema.ts';
 
 const t = useTestSchema('inline');

@@ -3,10 +3,10 @@
  */
 import { spawn } from 'node:child_process';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { migrate, schemaVersion } from '../src/migrations/migrate.ts';
-import type { Migration } from '../src/migrations/migration.ts';
-import { migrations } from '../src/migrations/compiled.ts';
-import { createPgDatabase } from '../src/node/pg-database.ts';
+import { migrate, schemaVersion } from '../src/core/migrations/migrate.ts';
+import type { Migration } from '../src/core/migrations/migration.ts';
+import { migrations } from '../src/core/migrations/compiled.ts';
+import { createPgDatabase } from '../src/adapters/node/pg-database.ts';
 import { driverCases } from './support/drivers.ts';
 import { uniqueSchemaName } from './support/test-schema.ts';
 

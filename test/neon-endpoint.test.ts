@@ -8,10 +8,10 @@ import { connect } from 'node:net';
 import { neon, neonConfig, NeonDbError } from '@neondatabase/serverless';
 import type { NeonQueryFunction } from '@neondatabase/serverless';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createNeonHttpDatabase } from '../src/drivers/neon-http-database.ts';
-import { ConfigError } from '../src/errors.ts';
-import { startNeonEndpoint } from '../src/node/neon-endpoint.ts';
-import type { NeonEndpoint } from '../src/node/neon-endpoint.ts';
+import { createNeonHttpDatabase } from '../src/adapters/edge/neon-http-database.ts';
+import { ConfigError } from '../src/core/errors.ts';
+import { startNeonEndpoint } from '../worker/dev/neon-endpoint.ts';
+import type { NeonEndpoint } from '../worker/dev/neon-endpoint.ts';
 
 const databaseUrl = inject('databaseUrl');
 const schema = `neon_ep_${randomBytes(6).toString('hex')}`;
@@ -620,10 +620,12 @@ describe('access control', () => {
 
   it('runs every statement as the databaseUrl role, so a least-privilege role cannot COPY TO PROGRAM', async () => {
     const role = `neon_ep_${randomBytes(4).toString('hex')}`;
-    await sql.query(`create role ${role} login nosuperuser`);
+    // A password, for the embedded Postgres of a run without TEST_DATABASE_URL (password auth).
+    const password = randomBytes(8).toString('hex');
+    await sql.query(`create role ${role} login nosuperuser password '${password}'`);
     const roleUrl = new URL(databaseUrl);
     roleUrl.username = role;
-    roleUrl.password = '';
+    roleUrl.password = password;
     const restricted = await startNeonEndpoint({ authToken, databaseUrl: roleUrl.href });
     neonConfig.fetchEndpoint = restricted.url;
     try {

@@ -21,11 +21,11 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type * as TaskRoute from '../examples/nextjs-edge/app/api/tasks/[id]/route.ts';
 import type * as TasksRoute from '../examples/nextjs-edge/app/api/tasks/route.ts';
-import { createUpstashNotifier } from '../src/notifications/upstash-notifier.ts';
-import type { Notifier } from '../src/notifier.ts';
-import { startNeonEndpoint, type NeonEndpoint } from '../src/node/neon-endpoint.ts';
-import { startUpstashEndpoint, type UpstashEndpoint } from '../src/node/upstash-endpoint.ts';
-import { newTaskId } from '../src/task-id.ts';
+import { createUpstashNotifier } from '../src/adapters/edge/upstash-notifier.ts';
+import type { Notifier } from '../src/core/notifier.ts';
+import { startNeonEndpoint, type NeonEndpoint } from '../worker/dev/neon-endpoint.ts';
+import { startUpstashEndpoint, type UpstashEndpoint } from '../worker/dev/upstash-endpoint.ts';
+import { newTaskId } from '../src/core/task-id.ts';
 import { silentLogger } from '../worker/container/logger.ts';
 import { runWorker, type WorkerHandle } from '../worker/container/run-worker.ts';
 import { neonConnectionString } from './support/drivers.ts';
@@ -36,7 +36,7 @@ const example = join(root, 'examples/nextjs-edge');
 
 // The package the example depends on, resolved to this repository's sources.
 const packageEntries: Record<string, string> = {
-  'edge-task-worker': join(root, 'src/index.ts'),
+  'edge-task-worker': join(root, 'src/core/index.ts'),
   'edge-task-worker/client': join(root, 'client/index.ts'),
 };
 const repositorySources: Plugin = {

@@ -4,9 +4,9 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTaskClient, type TaskClient } from '../client/task-client.ts';
-import { createRedisNotifier } from '../src/node/notifications/redis-notifier.ts';
-import type { Notifier } from '../src/notifier.ts';
+import { createTaskClient, type TaskClient } from '../src/core/service/task-client.ts';
+import { createRedisNotifier } from '../src/adapters/node/redis-notifier.ts';
+import type { Notifier } from '../src/core/notifier.ts';
 import { silentLogger } from '../worker/container/logger.ts';
 import { runWorker } from '../worker/container/run-worker.ts';
 import { startRedis, stopAllRedis, stopProcess } from './support/private-redis.ts';

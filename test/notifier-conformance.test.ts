@@ -6,14 +6,14 @@
 import { Redis as IORedis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Notifier } from '../src/notifier.ts';
-import { createMemoryNotifier } from '../src/notifications/memory-notifier.ts';
-import { createNoneNotifier } from '../src/notifications/none-notifier.ts';
-import { NotifierError } from '../src/notifications/notifier-error.ts';
-import { createUpstashNotifier } from '../src/notifications/upstash-notifier.ts';
-import { createPostgresNotifier } from '../src/node/notifications/postgres-notifier.ts';
-import { createRedisNotifier } from '../src/node/notifications/redis-notifier.ts';
-import { startUpstashEndpoint } from '../src/node/upstash-endpoint.ts';
+import type { Notifier } from '../src/core/notifier.ts';
+import { createMemoryNotifier } from '../src/adapters/edge/memory-notifier.ts';
+import { createNoneNotifier } from '../src/adapters/edge/none-notifier.ts';
+import { NotifierError } from '../src/core/notifier-error.ts';
+import { createUpstashNotifier } from '../src/adapters/edge/upstash-notifier.ts';
+import { createPostgresNotifier } from '../src/adapters/node/postgres-notifier.ts';
+import { createRedisNotifier } from '../src/adapters/node/redis-notifier.ts';
+import { startUpstashEndpoint } from '../worker/dev/upstash-endpoint.ts';
 import { inbox } from './support/inbox.ts';
 
 const prefix = `t_notif_${Math.random().toString(36).slice(2, 8)}`;

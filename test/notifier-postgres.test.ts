@@ -5,14 +5,14 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ConfigError } from '../src/errors.ts';
-import type { Notifier, NotifierStatus } from '../src/notifier.ts';
+import { ConfigError } from '../src/core/errors.ts';
+import type { Notifier, NotifierStatus } from '../src/core/notifier.ts';
 import {
   createPostgresNotifier,
   POSTGRES_PAYLOAD_LIMIT,
   postgresChannelName,
-} from '../src/node/notifications/postgres-notifier.ts';
-import { createPgDatabase } from '../src/node/pg-database.ts';
+} from '../src/adapters/node/postgres-notifier.ts';
+import { createPgDatabase } from '../src/adapters/node/pg-database.ts';
 import { freePort } from './support/services.ts';
 import { inbox } from './support/inbox.ts';
 

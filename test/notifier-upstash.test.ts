@@ -7,9 +7,9 @@ import { createServer as createHttpServer, type IncomingHttpHeaders } from 'node
 import { createServer, connect, type Socket } from 'node:net';
 import { Redis } from '@upstash/redis';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Notifier, NotifierStatus } from '../src/notifier.ts';
-import { createUpstashNotifier } from '../src/notifications/upstash-notifier.ts';
-import { startUpstashEndpoint, type UpstashEndpoint } from '../src/node/upstash-endpoint.ts';
+import type { Notifier, NotifierStatus } from '../src/core/notifier.ts';
+import { createUpstashNotifier } from '../src/adapters/edge/upstash-notifier.ts';
+import { startUpstashEndpoint, type UpstashEndpoint } from '../worker/dev/upstash-endpoint.ts';
 
 const token = 'upstash-notifier-test';
 const channel = `t_notif_upstash_${Math.random().toString(36).slice(2, 8)}`;

@@ -235,7 +235,13 @@ describe('the packed tarball', () => {
       .split('\n')
       .filter(Boolean)
       .map((file) => file.replace(/^package\//, ''));
-    for (const file of ['package.json', 'README.md', 'LICENSE', 'bin/task-worker.js', 'dist/src/index.js'])
+    for (const file of [
+      'package.json',
+      'README.md',
+      'LICENSE',
+      'bin/task-worker.js',
+      'dist/src/core/index.js',
+    ])
       expect(files).toContain(file);
     expect(files.filter((file) => file.endsWith('.map'))).toEqual([]);
     expect(files.filter((file) => /\.[cm]?ts$/.test(file) && !/\.d\.[cm]?ts$/.test(file))).toEqual([]);

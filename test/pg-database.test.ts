@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { describe, expect, inject, it } from 'vitest';
-import { ConfigError } from '../src/errors.ts';
-import { createPgDatabase, type PgDatabaseOptions } from '../src/node/pg-database.ts';
+import { ConfigError } from '../src/core/errors.ts';
+import { createPgDatabase, type PgDatabaseOptions } from '../src/adapters/node/pg-database.ts';
 
 const databaseUrl = inject('databaseUrl');
 

@@ -4,10 +4,10 @@
  * fails its caller.
  */
 import { describe, expect, it } from 'vitest';
-import type { Notifier } from '../src/notifier.ts';
-import { assertChannel } from '../src/notifications/channel-name.ts';
-import { createMemoryNotifier } from '../src/notifications/memory-notifier.ts';
-import { NotifierError } from '../src/notifications/notifier-error.ts';
+import type { Notifier } from '../src/core/notifier.ts';
+import { assertChannel } from '../src/core/events/channel-name.ts';
+import { createMemoryNotifier } from '../src/adapters/edge/memory-notifier.ts';
+import { NotifierError } from '../src/core/notifier-error.ts';
 import {
   createTaskEvent,
   parseTaskEvent,
@@ -19,8 +19,8 @@ import {
   taskCreatedEvents,
   taskEventChannels,
   type TaskEvent,
-} from '../src/notifications/task-events.ts';
-import { newTaskId } from '../src/task-id.ts';
+} from '../src/core/events/task-events.ts';
+import { newTaskId } from '../src/core/task-id.ts';
 
 const at = new Date('2026-01-02T03:04:05.678Z');
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assertTaskId, isTaskId, newTaskId } from '../src/task-id.ts';
+import { assertTaskId, isTaskId, newTaskId } from '../src/core/task-id.ts';
 import { splitSql } from '../scripts/split-sql.mjs';
 
 describe('task ids', () => {

@@ -4,7 +4,13 @@
  */
 import { describe, expectTypeOf, it } from 'vitest';
 import { createClient } from '../client/index.ts';
-import { defineTasks, type Task, type TaskArgs, type TaskContext, type TaskKwargs } from '../src/index.ts';
+import {
+  defineTasks,
+  type Task,
+  type TaskArgs,
+  type TaskContext,
+  type TaskKwargs,
+} from '../src/core/index.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-unused-vars -- only its type is used
 const tasks = defineTasks({

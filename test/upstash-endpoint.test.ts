@@ -6,8 +6,8 @@ import { request as httpRequest } from 'node:http';
 import { Redis } from '@upstash/redis';
 import { Redis as IORedis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ConfigError } from '../src/errors.ts';
-import { startUpstashEndpoint, type UpstashEndpoint } from '../src/node/upstash-endpoint.ts';
+import { ConfigError } from '../src/core/errors.ts';
+import { startUpstashEndpoint, type UpstashEndpoint } from '../worker/dev/upstash-endpoint.ts';
 import { startRedis, stopAllRedis } from './support/private-redis.ts';
 import { freePort } from './support/services.ts';
 

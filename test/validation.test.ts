@@ -2,9 +2,9 @@
  * Bad input gets a typed error naming the problem, and nothing is written.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createTaskClient, type TaskClient } from '../client/task-client.ts';
-import { TaskValidationError } from '../src/errors.ts';
-import { TASK_LIMITS } from '../src/validate-task.ts';
+import { createTaskClient, type TaskClient } from '../src/core/service/task-client.ts';
+import { TaskValidationError } from '../src/core/errors.ts';
+import { TASK_LIMITS } from '../src/core/validate-task.ts';
 import { countingDatabase } from './support/drivers.ts';
 import { useTestSchema } from './support/test-schema.ts';
 

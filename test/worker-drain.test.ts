@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTaskClient } from '../client/task-client.ts';
+import { createTaskClient } from '../src/core/service/task-client.ts';
 import { useTestSchema } from './support/test-schema.ts';
 import { waitFor } from './support/wait-for.ts';
 import { eventually, startWorkerProcess } from './support/worker-process.ts';

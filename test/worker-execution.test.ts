@@ -2,7 +2,7 @@
  * What a handler receives and what is stored from it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTaskClient, type TaskClient } from '../client/task-client.ts';
+import { createTaskClient, type TaskClient } from '../src/core/service/task-client.ts';
 import type { Logger, LogLevel } from '../worker/container/logger.ts';
 import { runWorker, type WorkerHandle } from '../worker/container/run-worker.ts';
 import { useTestSchema } from './support/test-schema.ts';

@@ -3,7 +3,7 @@
  * tasks queued behind it; `isolation: 'none'` runs handlers in-process with signal timeouts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTaskClient, type TaskClient } from '../client/task-client.ts';
+import { createTaskClient, type TaskClient } from '../src/core/service/task-client.ts';
 import { silentLogger } from '../worker/container/logger.ts';
 import { runWorker, type WorkerHandle } from '../worker/container/run-worker.ts';
 import { useTestSchema } from './support/test-schema.ts';

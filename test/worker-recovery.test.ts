@@ -4,8 +4,8 @@
  * task's lease alive; a claim (committed asynchronously) lost in a crash only means a re-run.
  */
 import { describe, expect, it } from 'vitest';
-import { createTaskClient } from '../client/task-client.ts';
-import { workerStatements } from '../src/sql/worker-statements.ts';
+import { createTaskClient } from '../src/core/service/task-client.ts';
+import { workerStatements } from '../src/core/sql/worker-statements.ts';
 import { useTestSchema } from './support/test-schema.ts';
 import { eventually, startWorkerProcess } from './support/worker-process.ts';
 
@@ -142,8 +142,8 @@ describe('crash recovery', () => {
 
 describe('retention', () => {
   it('deletes final tasks older than the retention, keeps unfinished and recent ones', async () => {
-    const { deleteFinishedTasks } = await import('../src/sweep.ts');
-    const { taskIdFloor } = await import('../src/task-id.ts');
+    const { deleteFinishedTasks } = await import('../src/core/execution/sweep.ts');
+    const { taskIdFloor } = await import('../src/core/task-id.ts');
     // Ids of tasks created at a given time: its time prefix plus any 14 characters.
     const idAt = (time: number, n: number) => `${taskIdFloor(time).slice(0, 8)}${'x'.repeat(13)}${n}`;
     const day = 86_400_000;

@@ -3,9 +3,9 @@
  * not with sleeps; `--retry 1` means one retry, two attempts.
  */
 import { describe, expect, it } from 'vitest';
-import { createTaskClient } from '../client/task-client.ts';
-import { DEFAULT_RETRY_BACKOFF, retryDelayBounds } from '../src/retry-policy.ts';
-import { workerStatements } from '../src/sql/worker-statements.ts';
+import { createTaskClient } from '../src/core/service/task-client.ts';
+import { DEFAULT_RETRY_BACKOFF, retryDelayBounds } from '../src/core/retry-policy.ts';
+import { workerStatements } from '../src/core/sql/worker-statements.ts';
 import { useTestSchema } from './support/test-schema.ts';
 import { startWorkerProcess } from './support/worker-process.ts';
 

@@ -3,14 +3,9 @@
  * claims nothing new, then exits 0; a second SIGTERM puts the running task back at once.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTaskClient } from '../client/task-client.ts';
-import {
-  parseTaskEvent,
-  queueChannel,
-  taskChannel,
-  type TaskEvent,
-} from '../src/notifications/task-events.ts';
-import { createRedisNotifier } from '../src/node/notifications/redis-notifier.ts';
+import { createTaskClient } from '../src/core/service/task-client.ts';
+import { parseTaskEvent, queueChannel, taskChannel, type TaskEvent } from '../src/core/events/task-events.ts';
+import { createRedisNotifier } from '../src/adapters/node/redis-notifier.ts';
 import { startRedis, stopAllRedis } from './support/private-redis.ts';
 import { freePort } from './support/services.ts';
 import { useTestSchema } from './support/test-schema.ts';

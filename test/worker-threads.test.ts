@@ -5,7 +5,7 @@
  * Real `task-worker run` processes; threads are counted from the worker's own log.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTaskClient } from '../client/task-client.ts';
+import { createTaskClient } from '../src/core/service/task-client.ts';
 import { useTestSchema } from './support/test-schema.ts';
 import { eventually, startWorkerProcess, type WorkerProcess } from './support/worker-process.ts';
 

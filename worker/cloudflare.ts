@@ -5,6 +5,6 @@
  * @module
  */
 import tasks from '../examples/tasks.ts';
-import { createCloudflareWorker } from '../src/cloudflare/index.ts';
+import { createCloudflareWorker } from './cron/index.ts';
 
 export default createCloudflareWorker({ tasks, budgetMs: 25_000, concurrency: 4, retry: 1 });

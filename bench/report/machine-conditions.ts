@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { cpus, loadavg, release, totalmem, type } from 'node:os';
 import { Redis } from 'ioredis';
-import { createPgDatabase } from '../../src/node/pg-database.ts';
+import { createPgDatabase } from '../../src/adapters/node/pg-database.ts';
 import type { BenchOptions } from '../bench-options.ts';
 import { redisConnectionOf } from '../redis-keys.ts';
 import { serverSettings } from '../sql/bench-statements.ts';

@@ -4,7 +4,7 @@
  * benchmark measures for edge-task-worker come from `src/sql/`, unchanged.
  * @module
  */
-import { quoteSchema } from '../../src/sql/schema-name.ts';
+import { quoteSchema } from '../../src/core/schema-name.ts';
 
 /** Every bench schema starts with this, so a clean-up can never touch anything else. */
 export const BENCH_SCHEMA_PREFIX = 'bench_';

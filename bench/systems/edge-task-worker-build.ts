@@ -9,14 +9,16 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-import type * as TaskClientSource from '../../client/task-client.ts';
-import type * as NodeSource from '../../src/node/index.ts';
-import type * as MigrateSource from '../../src/migrations/migrate.ts';
-import type * as PostgresNotifierSource from '../../src/node/notifications/postgres-notifier.ts';
-import type * as RedisNotifierSource from '../../src/node/notifications/redis-notifier.ts';
+import type * as TaskClientSource from '../../src/core/service/task-client.ts';
+import type * as NodeSource from '../../src/adapters/node/index.ts';
+import type * as WorkerSource from '../../worker/container/index.ts';
+import type * as MigrateSource from '../../src/core/migrations/migrate.ts';
+import type * as PostgresNotifierSource from '../../src/adapters/node/postgres-notifier.ts';
+import type * as RedisNotifierSource from '../../src/adapters/node/redis-notifier.ts';
 
 type TaskClientModule = typeof TaskClientSource;
 type NodeModule = typeof NodeSource;
+type WorkerModule = typeof WorkerSource;
 type MigrateModule = typeof MigrateSource;
 type PostgresNotifierModule = typeof PostgresNotifierSource;
 type RedisNotifierModule = typeof RedisNotifierSource;
@@ -25,17 +27,17 @@ type RedisNotifierModule = typeof RedisNotifierSource;
 export interface EdgeTaskWorkerBuild {
   createTaskClient: TaskClientModule['createTaskClient'];
   createPgDatabase: NodeModule['createPgDatabase'];
-  runWorker: NodeModule['runWorker'];
-  silentLogger: NodeModule['silentLogger'];
+  runWorker: WorkerModule['runWorker'];
+  silentLogger: WorkerModule['silentLogger'];
   migrate: MigrateModule['migrate'];
   createPostgresNotifier: PostgresNotifierModule['createPostgresNotifier'];
   createRedisNotifier: RedisNotifierModule['createRedisNotifier'];
 }
 
-const DIST = new URL('../../dist/', import.meta.url);
+const DIST = new URL('../../dist', import.meta.url);
 
 /** The build's command line entry (`main(argv)`), for worker processes. */
-export const BUILT_CLI_PATH = fileURLToPath(new URL('worker/cli.js', DIST));
+export const BUILT_CLI_PATH = fileURLToPath(new URL('worker/cli/cli.js', DIST));
 
 let loaded: Promise<EdgeTaskWorkerBuild> | undefined;
 
@@ -50,18 +52,19 @@ async function load(): Promise<EdgeTaskWorkerBuild> {
     throw new Error(`${BUILT_CLI_PATH} is missing: run "npm run build" first (npm run bench does).`);
   }
   const from = <T>(path: string) => import(new URL(path, DIST).href) as Promise<T>;
-  const [client, node, migrations, postgresNotifier, redisNotifier] = await Promise.all([
-    from<TaskClientModule>('client/task-client.js'),
-    from<NodeModule>('src/node/index.js'),
-    from<MigrateModule>('src/migrations/migrate.js'),
-    from<PostgresNotifierModule>('src/node/notifications/postgres-notifier.js'),
-    from<RedisNotifierModule>('src/node/notifications/redis-notifier.js'),
+  const [client, node, worker, migrations, postgresNotifier, redisNotifier] = await Promise.all([
+    from<TaskClientModule>('src/core/service/task-client.js'),
+    from<NodeModule>('src/adapters/node/index.js'),
+    from<WorkerModule>('worker/container/index.js'),
+    from<MigrateModule>('src/core/migrations/migrate.js'),
+    from<PostgresNotifierModule>('src/adapters/node/postgres-notifier.js'),
+    from<RedisNotifierModule>('src/adapters/node/redis-notifier.js'),
   ]);
   return {
     createTaskClient: client.createTaskClient,
     createPgDatabase: node.createPgDatabase,
-    runWorker: node.runWorker,
-    silentLogger: node.silentLogger,
+    runWorker: worker.runWorker,
+    silentLogger: worker.silentLogger,
     migrate: migrations.migrate,
     createPostgresNotifier: postgresNotifier.createPostgresNotifier,
     createRedisNotifier: redisNotifier.createRedisNotifier,

@@ -7,9 +7,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { TaskClient } from '../../client/task-client.ts';
-import type { Database } from '../../src/database.ts';
-import type { Notifier } from '../../src/notifier.ts';
+import type { TaskClient } from '../../src/core/service/task-client.ts';
+import type { Database } from '../../src/core/database.ts';
+import type { Notifier } from '../../src/core/notifier.ts';
 import { STAMP_CHANNEL, type StampMessage } from '../fixtures/stamp-channel.js';
 import { edgeTaskWorkerDrained, edgeTaskWorkerUnfinishedCount, schemaDrop } from '../sql/bench-statements.ts';
 import type {

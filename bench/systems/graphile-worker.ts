@@ -11,7 +11,7 @@ import {
   type TaskList,
   type WorkerUtils,
 } from 'graphile-worker';
-import { createPgDatabase } from '../../src/node/pg-database.ts';
+import { createPgDatabase } from '../../src/adapters/node/pg-database.ts';
 import { graphileDrained, graphileJobCount, schemaDrop } from '../sql/bench-statements.ts';
 import { installedVersion } from './package-version.ts';
 import type {

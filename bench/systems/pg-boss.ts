@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PgBoss, type WorkOptions } from 'pg-boss';
-import { createPgDatabase } from '../../src/node/pg-database.ts';
+import { createPgDatabase } from '../../src/adapters/node/pg-database.ts';
 import { pgBossDrained, pgBossUnfinishedCount, schemaDrop } from '../sql/bench-statements.ts';
 import { installedVersion } from './package-version.ts';
 import type {

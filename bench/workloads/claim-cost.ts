@@ -25,13 +25,13 @@ import {
   tasksTotalSize,
 } from '../sql/bench-statements.ts';
 import type { BenchEnvironment } from '../systems/queue-system.ts';
-import { migrate } from '../../src/migrations/migrate.ts';
-import type { Database } from '../../src/database.ts';
-import { createPgDatabase } from '../../src/node/pg-database.ts';
-import { claimTasks } from '../../src/claim.ts';
-import { DEFAULT_RETRY_BACKOFF } from '../../src/retry-policy.ts';
-import { workerStatements } from '../../src/sql/worker-statements.ts';
-import { writeBack } from '../../src/write-back.ts';
+import { migrate } from '../../src/core/migrations/migrate.ts';
+import type { Database } from '../../src/core/database.ts';
+import { createPgDatabase } from '../../src/adapters/node/pg-database.ts';
+import { claimTasks } from '../../src/core/execution/claim.ts';
+import { DEFAULT_RETRY_BACKOFF } from '../../src/core/retry-policy.ts';
+import { workerStatements } from '../../src/core/sql/worker-statements.ts';
+import { writeBack } from '../../src/core/execution/write-back.ts';
 
 const WARM_UP = 20;
 const EXTRA_PENDING = 300;

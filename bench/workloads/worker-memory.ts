@@ -10,9 +10,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createTaskClient } from '../../client/task-client.ts';
-import { migrate } from '../../src/migrations/migrate.ts';
-import { createPgDatabase } from '../../src/node/pg-database.ts';
+import { createTaskClient } from '../../src/core/service/task-client.ts';
+import { migrate } from '../../src/core/migrations/migrate.ts';
+import { createPgDatabase } from '../../src/adapters/node/pg-database.ts';
 import type { BenchSizes } from '../bench-options.ts';
 import type { BenchNamespaces } from '../bench-namespaces.ts';
 import { startChildWorker, type ChildWorker } from '../child-worker-process.ts';
@@ -26,7 +26,7 @@ import { BENCH_TASKS_PATH } from '../systems/edge-task-worker.ts';
 import type { BenchEnvironment, QueueSystem, SystemDefinition } from '../systems/queue-system.ts';
 import { waitFor } from '../wait-for.ts';
 
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const IDLE_SETTLE_MS = 1000;
 const DRAINED_SETTLE_MS = 500;
 const READY_TIMEOUT_MS = 30_000;

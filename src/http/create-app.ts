@@ -4,11 +4,11 @@
  * @module
  */
 import { Hono } from 'hono';
-import { createTaskClient, type TaskClient } from '../../client/task-client.ts';
-import type { Database } from '../database.ts';
-import { ConfigError } from '../errors.ts';
-import { DEFAULT_SCHEMA } from '../sql/schema-name.ts';
-import { taskQueryStatements } from '../sql/task-query-statements.ts';
+import { createTaskClient, type TaskClient } from '../core/service/task-client.ts';
+import type { Database } from '../core/database.ts';
+import { ConfigError } from '../core/errors.ts';
+import { DEFAULT_SCHEMA } from '../core/schema-name.ts';
+import { taskQueryStatements } from '../core/sql/task-query-statements.ts';
 import { bearerAuth, requestThrottle } from './auth.ts';
 import {
   createAuthThrottle,

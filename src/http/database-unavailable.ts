@@ -18,7 +18,7 @@
  * chains, and the messages node-postgres is known to use.
  * @module
  */
-import { DatabaseError } from '../database.ts';
+import { DatabaseError } from '../core/database.ts';
 
 /** Socket and DNS errors: the server could not be reached, or the connection broke. */
 const NETWORK_CODES: ReadonlySet<string> = new Set([

@@ -7,7 +7,12 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { InvalidTaskIdError, TaskNotFoundError, TaskValidationError, TaskWorkerError } from '../errors.ts';
+import {
+  InvalidTaskIdError,
+  TaskNotFoundError,
+  TaskValidationError,
+  TaskWorkerError,
+} from '../core/errors.ts';
 import { isDatabaseUnavailable } from './database-unavailable.ts';
 
 /** The body of every error response. */

@@ -6,7 +6,7 @@
  * @module
  */
 import type { MiddlewareHandler } from 'hono';
-import { ConfigError } from '../errors.ts';
+import { ConfigError } from '../core/errors.ts';
 import { errorJson, HttpError } from './error-response.ts';
 
 /** Host names an open app answers besides loopback ones, or `true` for any. */

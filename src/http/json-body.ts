@@ -4,7 +4,7 @@
  * @module
  */
 import type { Context } from 'hono';
-import { MAX_JSON_DEPTH, UNSTORABLE_STRING } from '../json-value.ts';
+import { MAX_JSON_DEPTH, UNSTORABLE_STRING } from '../core/json-value.ts';
 import { HttpError } from './error-response.ts';
 
 // Same rules as src/json-value.ts, applied to the whole body without recursion first, so a

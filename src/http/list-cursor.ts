@@ -4,7 +4,7 @@
  * it as opaque; its format may change between versions.
  * @module
  */
-import { isTaskId } from '../task-id.ts';
+import { isTaskId } from '../core/task-id.ts';
 import { HttpError } from './error-response.ts';
 
 /** Encodes the last id of a page as a cursor. */

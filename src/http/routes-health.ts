@@ -4,8 +4,8 @@
  * @module
  */
 import type { Hono } from 'hono';
-import type { Database } from '../database.ts';
-import type { TaskQueryStatements } from '../sql/task-query-statements.ts';
+import type { Database } from '../core/database.ts';
+import type { TaskQueryStatements } from '../core/sql/task-query-statements.ts';
 import { databaseUnavailable, errorJson, safeLog, type ErrorLogger } from './error-response.ts';
 
 /** Registers `GET /healthz` on `app`. Register it before the auth middleware to keep it open. */

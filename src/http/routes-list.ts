@@ -3,10 +3,10 @@
  * @module
  */
 import type { Hono } from 'hono';
-import type { Database } from '../database.ts';
-import type { TaskQueryStatements } from '../sql/task-query-statements.ts';
-import { TASK_STATUSES, taskFromRow, type TaskStatus } from '../task.ts';
-import { TASK_LIMITS, validateTaskName } from '../validate-task.ts';
+import type { Database } from '../core/database.ts';
+import type { TaskQueryStatements } from '../core/sql/task-query-statements.ts';
+import { TASK_STATUSES, taskFromRow, type TaskStatus } from '../core/task.ts';
+import { TASK_LIMITS, validateTaskName } from '../core/validate-task.ts';
 import { HttpError } from './error-response.ts';
 import { decodeCursor, encodeCursor } from './list-cursor.ts';
 import { taskToJson, type TaskJson } from './task-json.ts';

@@ -3,9 +3,9 @@
  * @module
  */
 import type { Hono } from 'hono';
-import type { Database } from '../database.ts';
-import type { TaskQueryStatements } from '../sql/task-query-statements.ts';
-import { TASK_STATUSES, type TaskStatus } from '../task.ts';
+import type { Database } from '../core/database.ts';
+import type { TaskQueryStatements } from '../core/sql/task-query-statements.ts';
+import { TASK_STATUSES, type TaskStatus } from '../core/task.ts';
 
 /** Tasks per status; every status is present, zero included. */
 export type StatusCounts = Record<TaskStatus, number>;

@@ -4,10 +4,10 @@
  */
 import type { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import type { CreateTaskOptions, TaskClient, TaskRequest } from '../../client/task-client.ts';
-import { TaskNotFoundError } from '../errors.ts';
-import { assertTaskId } from '../task-id.ts';
-import { isFinalStatus, type Task } from '../task.ts';
+import type { CreateTaskOptions, TaskClient, TaskRequest } from '../core/service/task-client.ts';
+import { TaskNotFoundError } from '../core/errors.ts';
+import { assertTaskId } from '../core/task-id.ts';
+import { isFinalStatus, type Task } from '../core/task.ts';
 import { errorJson, HttpError } from './error-response.ts';
 import { assertStorableJson, readJsonBody } from './json-body.ts';
 import { taskToJson } from './task-json.ts';

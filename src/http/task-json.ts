@@ -3,7 +3,7 @@
  * ISO 8601 string (UTC, milliseconds).
  * @module
  */
-import type { Task } from '../task.ts';
+import type { Task } from '../core/task.ts';
 
 // Distributes over unions, so `Date | null` becomes `string | null`.
 type Wire<T> = T extends Date ? string : T;

@@ -14,7 +14,7 @@
  * @module
  */
 import type { MiddlewareHandler } from 'hono';
-import { ConfigError } from '../errors.ts';
+import { ConfigError } from '../core/errors.ts';
 import { errorJson, HttpError } from './error-response.ts';
 import { isCrossOrigin, normalizeOrigin } from './request-origin.ts';
 

@@ -3,10 +3,10 @@
  * real `neon()` HTTP client through the project's local Neon endpoint.
  */
 import { randomBytes } from 'node:crypto';
-import type { Database } from '../../src/database.ts';
-import { createNeonHttpDatabase } from '../../src/drivers/neon-http-database.ts';
-import { startNeonEndpoint } from '../../src/node/neon-endpoint.ts';
-import { createPgDatabase } from '../../src/node/pg-database.ts';
+import type { Database } from '../../src/core/database.ts';
+import { createNeonHttpDatabase } from '../../src/adapters/edge/neon-http-database.ts';
+import { startNeonEndpoint } from '../../worker/dev/neon-endpoint.ts';
+import { createPgDatabase } from '../../src/adapters/node/pg-database.ts';
 
 export interface DriverHandle {
   db: Database;

@@ -5,9 +5,9 @@
  */
 import type { Pool } from 'pg';
 import { afterAll, afterEach, beforeAll, inject } from 'vitest';
-import type { Database } from '../../src/database.ts';
-import { migrate } from '../../src/migrations/migrate.ts';
-import { createPgDatabase } from '../../src/node/pg-database.ts';
+import type { Database } from '../../src/core/database.ts';
+import { migrate } from '../../src/core/migrations/migrate.ts';
+import { createPgDatabase } from '../../src/adapters/node/pg-database.ts';
 import { uniqueSchemaName } from './schema-name.ts';
 
 export interface TestSchema {

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { createPgDatabase } from '../../src/node/pg-database.ts';
+import { createPgDatabase } from '../../src/adapters/node/pg-database.ts';
 import { freeDevPorts, startDevProcess, type DevProcess } from '../support/dev-process.ts';
 import { uniqueSchemaName } from '../support/schema-name.ts';
 import { startServices, type Services } from '../support/services.ts';

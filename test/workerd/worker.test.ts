@@ -5,7 +5,7 @@
 import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { createClient } from '../../client/index.ts';
-import { createNeonHttpDatabase } from '../../src/drivers/neon-http-database.ts';
+import { createNeonHttpDatabase } from '../../src/adapters/edge/neon-http-database.ts';
 import worker from '../../worker/cloudflare.ts';
 import { waitFor } from '../support/wait-for.ts';
 

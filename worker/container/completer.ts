@@ -5,10 +5,10 @@
  * is dropped and reported, never forced.
  * @module
  */
-import type { Database } from '../../src/database.ts';
-import type { RetryBackoff } from '../../src/retry-policy.ts';
-import type { WorkerStatements } from '../../src/sql/worker-statements.ts';
-import { writeBack, type Landed, type WriteBack } from '../../src/write-back.ts';
+import type { Database } from '../../src/core/database.ts';
+import type { RetryBackoff } from '../../src/core/retry-policy.ts';
+import type { WorkerStatements } from '../../src/core/sql/worker-statements.ts';
+import { writeBack, type Landed, type WriteBack } from '../../src/core/execution/write-back.ts';
 
 export type { Landed, WriteBack };
 

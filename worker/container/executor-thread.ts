@@ -5,9 +5,9 @@
  * @module
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { TaskRegistry } from '../../src/define-tasks.ts';
-import { runHandler } from '../../src/run-handler.ts';
-import { serializeError } from '../../src/task-error.ts';
+import type { TaskRegistry } from '../../src/core/define-tasks.ts';
+import { runHandler } from '../../src/core/execution/run-handler.ts';
+import { serializeError } from '../../src/core/task-error.ts';
 import { loadTasks } from './load-tasks.ts';
 import { STRIPPED_MODULES } from './thread-boot.ts';
 import {

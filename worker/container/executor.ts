@@ -4,7 +4,7 @@
  * the opt-in in-process executor (`in-process-executor.ts`).
  * @module
  */
-import type { SerializedError } from '../../src/task-error.ts';
+import type { SerializedError } from '../../src/core/task-error.ts';
 import type { ThreadTask } from './thread-protocol.ts';
 
 /** How a run ended. `json` is the result as JSON text. */

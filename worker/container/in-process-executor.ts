@@ -7,8 +7,8 @@
  * CPU-heavy handlers.
  * @module
  */
-import type { TaskRegistry } from '../../src/define-tasks.ts';
-import { runHandler } from '../../src/run-handler.ts';
+import type { TaskRegistry } from '../../src/core/define-tasks.ts';
+import { runHandler } from '../../src/core/execution/run-handler.ts';
 import type { Executor, ExecutorOptions, Outcome } from './executor.ts';
 import { loadTasks } from './load-tasks.ts';
 import type { ThreadTask } from './thread-protocol.ts';

@@ -9,8 +9,8 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { TaskRegistry } from '../../src/define-tasks.ts';
-import { ConfigError } from '../../src/errors.ts';
+import type { TaskRegistry } from '../../src/core/define-tasks.ts';
+import { ConfigError } from '../../src/core/errors.ts';
 import { registerModuleHooks } from './module-hooks.ts';
 
 /** Resolves `--tasks` (a path relative to the working directory) to a file: URL. */

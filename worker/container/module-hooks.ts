@@ -105,7 +105,7 @@ export function registerModuleHooks(): void {
   registered = true;
   const transforms = process.execArgv.includes('--experimental-transform-types');
   // A checkout runs this file as TypeScript; the published package runs dist/…/module-hooks.js.
-  const checkout = import.meta.url.endsWith('.ts') ? new URL('../../', import.meta.url) : undefined;
+  const checkout = import.meta.url.endsWith('.ts') ? new URL('../..', import.meta.url) : undefined;
   const entries = checkout ? sourceEntries(checkout) : undefined;
   registerHooks({
     resolve(specifier, context, nextResolve) {

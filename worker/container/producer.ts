@@ -5,9 +5,9 @@
  * notification, or a slot freed after a full batch).
  * @module
  */
-import { claimTasks, type ClaimedTask } from '../../src/claim.ts';
-import type { Database } from '../../src/database.ts';
-import type { WorkerStatements } from '../../src/sql/worker-statements.ts';
+import { claimTasks, type ClaimedTask } from '../../src/core/execution/claim.ts';
+import type { Database } from '../../src/core/database.ts';
+import type { WorkerStatements } from '../../src/core/sql/worker-statements.ts';
 import type { Logger } from './logger.ts';
 import type { ResolvedWorkerOptions } from './worker-options.ts';
 

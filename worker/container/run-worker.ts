@@ -5,23 +5,23 @@
  * @module
  */
 import { hostname } from 'node:os';
-import type { Database } from '../../src/database.ts';
-import { SchemaError } from '../../src/errors.ts';
-import { LATEST_MIGRATION, schemaVersion } from '../../src/migrations/migrate.ts';
-import { createPgDatabase } from '../../src/node/pg-database.ts';
-import { workerStatements } from '../../src/sql/worker-statements.ts';
-import { deleteFinishedTasks, sweepExpiredTasks } from '../../src/sweep.ts';
-import { ConfigError } from '../../src/errors.ts';
+import type { Database } from '../../src/core/database.ts';
+import { SchemaError } from '../../src/core/errors.ts';
+import { LATEST_MIGRATION, schemaVersion } from '../../src/core/migrations/migrate.ts';
+import { createPgDatabase } from '../../src/adapters/node/pg-database.ts';
+import { workerStatements } from '../../src/core/sql/worker-statements.ts';
+import { deleteFinishedTasks, sweepExpiredTasks } from '../../src/core/execution/sweep.ts';
+import { ConfigError } from '../../src/core/errors.ts';
 import {
   anyQueueChannel,
   createTaskEvent,
   publishTaskEvents,
   queueChannel,
   type TaskEvent,
-} from '../../src/notifications/task-events.ts';
-import type { Unsubscribe } from '../../src/notifier.ts';
-import { landedTaskEvents } from '../../src/write-back.ts';
-import { UNKNOWN_TASK_ERROR } from '../../src/task-error.ts';
+} from '../../src/core/events/task-events.ts';
+import type { Unsubscribe } from '../../src/core/notifier.ts';
+import { landedTaskEvents } from '../../src/core/execution/write-back.ts';
+import { UNKNOWN_TASK_ERROR } from '../../src/core/task-error.ts';
 import { Completer, type Landed } from './completer.ts';
 import type { Executor, Outcome } from './executor.ts';
 import { ExecutorPool } from './executor-pool.ts';

@@ -8,8 +8,8 @@
  * Task results are JSON text too, spliced into the completion statement unchanged.
  * @module
  */
-import type { HandlerOutcome } from '../../src/run-handler.ts';
-import type { SerializedError } from '../../src/task-error.ts';
+import type { HandlerOutcome } from '../../src/core/execution/run-handler.ts';
+import type { SerializedError } from '../../src/core/task-error.ts';
 
 export type { SerializedError };
 

@@ -2,11 +2,11 @@
  * Options of the container worker, their defaults and their checks.
  * @module
  */
-import type { Database } from '../../src/database.ts';
-import { ConfigError } from '../../src/errors.ts';
-import { DEFAULT_RETRY_BACKOFF, type RetryBackoff } from '../../src/retry-policy.ts';
-import { DEFAULT_SCHEMA } from '../../src/sql/schema-name.ts';
-import type { Notifier } from '../../src/notifier.ts';
+import type { Database } from '../../src/core/database.ts';
+import { ConfigError } from '../../src/core/errors.ts';
+import { DEFAULT_RETRY_BACKOFF, type RetryBackoff } from '../../src/core/retry-policy.ts';
+import { DEFAULT_SCHEMA } from '../../src/core/schema-name.ts';
+import type { Notifier } from '../../src/core/notifier.ts';
 import type { Logger } from './logger.ts';
 
 export interface WorkerOptions {

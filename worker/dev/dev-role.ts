@@ -9,7 +9,7 @@
  */
 import { createHmac } from 'node:crypto';
 import pg from 'pg';
-import { quoteSchema } from '../../src/sql/schema-name.ts';
+import { quoteSchema } from '../../src/core/schema-name.ts';
 
 export const DEV_ROLE = 'task_worker_dev';
 

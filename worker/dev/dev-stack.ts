@@ -10,13 +10,13 @@
  */
 import { serve, type ServerType } from '@hono/node-server';
 import { join, resolve } from 'node:path';
-import { createTaskClient } from '../../client/task-client.ts';
+import { createTaskClient } from '../../src/core/service/task-client.ts';
 import { createApp } from '../../src/http/create-app.ts';
-import { migrate } from '../../src/migrations/migrate.ts';
-import { startNeonEndpoint } from '../../src/node/neon-endpoint.ts';
-import { createPgDatabase } from '../../src/node/pg-database.ts';
-import { startUpstashEndpoint } from '../../src/node/upstash-endpoint.ts';
-import { createUpstashNotifier } from '../../src/notifications/upstash-notifier.ts';
+import { migrate } from '../../src/core/migrations/migrate.ts';
+import { startNeonEndpoint } from './neon-endpoint.ts';
+import { createPgDatabase } from '../../src/adapters/node/pg-database.ts';
+import { startUpstashEndpoint } from './upstash-endpoint.ts';
+import { createUpstashNotifier } from '../../src/adapters/edge/upstash-notifier.ts';
 import type { Logger } from '../container/logger.ts';
 import { runWorker } from '../container/run-worker.ts';
 import { DEV_ROLE, ensureDevRole, externalRolePassword } from './dev-role.ts';

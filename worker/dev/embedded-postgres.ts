@@ -18,7 +18,7 @@ import { chmod, chown, mkdir, open, readFile, rm, writeFile } from 'node:fs/prom
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { ConfigError } from '../../src/errors.ts';
+import { ConfigError } from '../../src/core/errors.ts';
 import type { Logger } from '../container/logger.ts';
 import { loadPostgresBinaries, type PostgresBinaries } from './postgres-binaries.ts';
 

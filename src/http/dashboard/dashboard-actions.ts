@@ -5,10 +5,10 @@
  * @module
  */
 import type { Context, Hono } from 'hono';
-import type { TaskClient } from '../../../client/task-client.ts';
-import { TaskNotFoundError, TaskWorkerError } from '../../errors.ts';
-import { isTaskId } from '../../task-id.ts';
-import { isFinalStatus } from '../../task.ts';
+import type { TaskClient } from '../../core/service/task-client.ts';
+import { TaskNotFoundError, TaskWorkerError } from '../../core/errors.ts';
+import { isTaskId } from '../../core/task-id.ts';
+import { isFinalStatus } from '../../core/task.ts';
 import { DASHBOARD_PATH, dashboardRoot, taskPath, withQuery } from './dashboard-paths.ts';
 import type { FlashCode } from './flash.ts';
 import { htmlPage, redirect } from './layout.ts';

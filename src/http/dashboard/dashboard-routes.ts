@@ -20,10 +20,10 @@
  * @module
  */
 import type { Hono } from 'hono';
-import type { TaskClient } from '../../../client/task-client.ts';
-import type { Database } from '../../database.ts';
-import type { TaskQueryStatements } from '../../sql/task-query-statements.ts';
-import { isTaskId } from '../../task-id.ts';
+import type { TaskClient } from '../../core/service/task-client.ts';
+import type { Database } from '../../core/database.ts';
+import type { TaskQueryStatements } from '../../core/sql/task-query-statements.ts';
+import { isTaskId } from '../../core/task-id.ts';
 import type { RequestThrottle } from '../auth.ts';
 import { routeFallback } from '../route-fallback.ts';
 import { registerDashboardActions } from './dashboard-actions.ts';

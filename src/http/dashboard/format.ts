@@ -3,7 +3,7 @@
  * coloured badges. Every function returns escaped markup.
  * @module
  */
-import type { JsonValue, TaskStatus } from '../../task.ts';
+import type { JsonValue, TaskStatus } from '../../core/task.ts';
 import { html, type SafeHtml } from './html.ts';
 
 /** A time as ISO 8601 UTC with milliseconds, in a `<time>` element; a dash for none. */

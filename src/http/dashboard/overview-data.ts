@@ -4,11 +4,11 @@
  * the page's GET form checked first.
  * @module
  */
-import type { Database } from '../../database.ts';
-import { TaskValidationError } from '../../errors.ts';
-import type { TaskQueryStatements } from '../../sql/task-query-statements.ts';
-import { TASK_STATUSES, taskFromRow, type Task, type TaskStatus } from '../../task.ts';
-import { TASK_LIMITS, validateTaskName } from '../../validate-task.ts';
+import type { Database } from '../../core/database.ts';
+import { TaskValidationError } from '../../core/errors.ts';
+import type { TaskQueryStatements } from '../../core/sql/task-query-statements.ts';
+import { TASK_STATUSES, taskFromRow, type Task, type TaskStatus } from '../../core/task.ts';
+import { TASK_LIMITS, validateTaskName } from '../../core/validate-task.ts';
 import { HttpError } from '../error-response.ts';
 import { decodeCursor, encodeCursor } from '../list-cursor.ts';
 import type { StatusCounts } from '../routes-stats.ts';

@@ -3,7 +3,7 @@
  * filter form and keyset paging.
  * @module
  */
-import { TASK_STATUSES, type Task } from '../../../task.ts';
+import { TASK_STATUSES, type Task } from '../../../core/task.ts';
 import { taskPath, withQuery } from '../dashboard-paths.ts';
 import type { Flash } from '../flash.ts';
 import { breakable, isoSeconds, statusBadge } from '../format.ts';

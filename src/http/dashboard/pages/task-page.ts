@@ -2,7 +2,7 @@
  * The page of one task: every field, escaped, and the cancel or retry button that applies.
  * @module
  */
-import { isFinalStatus, type Task } from '../../../task.ts';
+import { isFinalStatus, type Task } from '../../../core/task.ts';
 import { taskPath } from '../dashboard-paths.ts';
 import type { Flash } from '../flash.ts';
 import { breakable, isoTime, jsonBlock, optionalText, seconds, statusBadge } from '../format.ts';

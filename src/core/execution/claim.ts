@@ -1,0 +1,60 @@
+/**
+ * Claiming: one statement takes up to N due tasks (`FOR UPDATE SKIP LOCKED`), marks them
+ * `PROGRESS` with a lease and a new attempt, and returns them in claim order. Shared by every
+ * executor. Edge-safe.
+ * @module
+ */
+import type { Database } from '../database.ts';
+import type { WorkerStatements } from '../sql/worker-statements.ts';
+
+/** A task an executor now owns (until `leaseUntil`, fenced by `attempt`). */
+export interface ClaimedTask {
+  id: string;
+  name: string;
+  /** `args` as JSON text; parsed where the handler runs. */
+  argsJson: string;
+  /** `kwargs` as JSON text. */
+  kwargsJson: string;
+  attempt: number;
+  queue: string;
+  priority: number;
+  /** Seconds, or null for no timeout. */
+  timeout: number | null;
+}
+
+export interface ClaimContext {
+  db: Database;
+  sql: WorkerStatements;
+  workerId: string;
+  /** Lease seconds. */
+  lease: number;
+  /** max_retries for tasks created without one. */
+  defaultRetries: number;
+  /** Only these queues (default: all). */
+  queues?: readonly string[] | undefined;
+  /** ISO time, or null for the database clock. */
+  now: string | null;
+}
+
+/** Claims up to `limit` due tasks. */
+export async function claimTasks(context: ClaimContext, limit: number): Promise<ClaimedTask[]> {
+  const { db, sql, workerId, lease, defaultRetries, queues, now } = context;
+  const params: unknown[] = [limit, workerId, lease, defaultRetries, now];
+  if (queues) params.push(queues);
+  const { rows } = await db.query(queues ? sql.taskClaimForQueues : sql.taskClaim, params, { prepare: true });
+  const tasks = rows.map((row) => ({
+    id: row.id as string,
+    name: row.name as string,
+    argsJson: row.args_json as string,
+    kwargsJson: row.kwargs_json as string,
+    attempt: row.attempt as number,
+    queue: row.queue as string,
+    timeout: row.timeout as number | null,
+    priority: row.priority as number,
+    // Epoch microseconds (int8, a string from most drivers): exact in a double until 2255.
+    position: Number(row.position_us),
+  }));
+  // UPDATE ... RETURNING does not keep the claim's order; restore it.
+  tasks.sort((a, b) => b.priority - a.priority || a.position - b.position || (a.id < b.id ? -1 : 1));
+  return tasks.map(({ position: _position, ...task }) => task);
+}

@@ -1,0 +1,306 @@
+/**
+ * The client: creates, reads, cancels and waits for tasks. Edge-safe; talks to Postgres
+ * through the injected {@link Database} port only.
+ * @module
+ */
+import { DatabaseError, SqlState, type Database, type Row } from '../database.ts';
+import type { Notifier, Unsubscribe } from '../notifier.ts';
+import {
+  createTaskEvent,
+  parseTaskEvent,
+  publishTaskEvents,
+  taskChannel,
+  taskCreatedEvents,
+  taskCreatedNotifications,
+  type PublishTaskEventsOptions,
+  type TaskEvent,
+} from '../events/task-events.ts';
+import { taskQueryStatements } from '../sql/task-query-statements.ts';
+import type { TaskArgs, TaskKwargs, TaskRegistry } from '../define-tasks.ts';
+import { TaskNotFoundError, TaskValidationError, TaskWorkerError } from '../errors.ts';
+import { DEFAULT_SCHEMA } from '../schema-name.ts';
+import { taskStatements } from '../sql/task-statements.ts';
+import { isFinalStatus, taskFromRow, type Task } from '../task.ts';
+import { assertTaskId } from '../task-id.ts';
+import { insertTasks, type InsertNotifications } from './insert-tasks.ts';
+import { TASK_LIMITS, validateTask, type TaskOptions, type ValidatedTask } from '../validate-task.ts';
+
+/** Options of one task, typed from its handler when the client knows the registry. */
+export type CreateTaskOptions<F = (...args: unknown[]) => unknown> = Omit<TaskOptions, 'args' | 'kwargs'> &
+  ([] extends TaskArgs<F> ? { args?: TaskArgs<F> } : { args: TaskArgs<F> }) & { kwargs?: TaskKwargs<F> };
+
+/** One entry of `createTasks`. */
+export type TaskRequest<R extends TaskRegistry = TaskRegistry> = {
+  [N in keyof R & string]: { name: N } & CreateTaskOptions<R[N]>;
+}[keyof R & string];
+
+export interface WaitOptions {
+  /** Seconds to wait before resolving with `null` (default: 30). */
+  timeout?: number;
+}
+
+/** What `createClient` returns. `R` is the registry type for compile-time checks. */
+export interface TaskClient<R extends TaskRegistry = TaskRegistry> {
+  /** Stores a task (one SQL round trip) and returns it. With `uniqueKey`, may return an existing task. */
+  createTask<N extends keyof R & string>(name: N, ...options: OptionsArg<R[N]>): Promise<Task>;
+  /** Stores many tasks in one statement; returns them in input order. */
+  createTasks(tasks: readonly TaskRequest<R>[]): Promise<Task[]>;
+  /** The task, or `null` when no task has this id. */
+  getTask(id: string): Promise<Task | null>;
+  /** Cancels a `PENDING` or `PROGRESS` task; returns it (unchanged when already final). */
+  cancelTask(id: string): Promise<Task>;
+  /**
+   * Moves a final task (`COMPLETED`, `FAILED`, `CANCELLED`) back to `PENDING`, due now, with
+   * a fresh retry budget. Throws `TASK_NOT_FINAL` for a pending or running task, and
+   * `UNIQUE_KEY_CONFLICT` when another unfinished task holds its uniqueKey.
+   */
+  retryTask(id: string): Promise<Task>;
+  /**
+   * Resolves with the task once it is final, or `null` after `timeout` seconds. With a
+   * notifier it subscribes to the task's own channel first, then reads the row, so a task
+   * that finished before or during the call is never missed; without one, or while the
+   * notifier is down, it polls with back-off.
+   */
+  waitForCompletion(id: string, options?: WaitOptions): Promise<Task | null>;
+  /** Closes the database driver if the client created it. */
+  close(): Promise<void>;
+}
+
+// `args` is required (so the options object is too) when the handler takes arguments.
+type OptionsArg<F> =
+  [] extends TaskArgs<F> ? [options?: CreateTaskOptions<F>] : [options: CreateTaskOptions<F>];
+
+export interface TaskClientConfig {
+  database: Database;
+  /** Schema holding the tables (default: task_worker). */
+  schema?: string;
+  /** Largest `args` + `kwargs` in bytes of JSON (default: 1 MiB). */
+  maxPayloadBytes?: number;
+  /** Close `database` on `close()` (default: false). */
+  ownsDatabase?: boolean;
+  /**
+   * Publishes task events after each commit and lets `waitForCompletion` subscribe instead
+   * of polling (default: none, polling only). A publish failure never fails a call.
+   */
+  notifier?: Notifier;
+  /** Close `notifier` on `close()` (default: false). */
+  ownsNotifier?: boolean;
+  /**
+   * Hands publishes to the platform so calls return right after the database commit, e.g.
+   * `ctx.waitUntil.bind(ctx)` in Workers or `waitUntil` from `@vercel/functions`
+   * (default: publishes are awaited).
+   */
+  waitUntil?: (promise: Promise<unknown>) => void;
+  /** Receives failed publishes (default: `console.warn`). */
+  onNotifyError?: PublishTaskEventsOptions['onError'];
+}
+
+const DEFAULT_WAIT_SECONDS = 30;
+const POLL_FIRST_MS = 25;
+const POLL_MAX_MS = 1000;
+// With a live subscription the task's own event wakes the waiter; this slow poll only covers
+// a message lost in transit (notifications are hints).
+const SUBSCRIBED_POLL_MS = 5000;
+
+/** Builds a client over an injected database. Most code calls `createClient` instead. */
+export function createTaskClient<R extends TaskRegistry = TaskRegistry>(
+  config: TaskClientConfig,
+): TaskClient<R> {
+  const db = config.database;
+  const schema = config.schema ?? DEFAULT_SCHEMA;
+  const sql = taskStatements(schema);
+  const maxPayloadBytes = config.maxPayloadBytes ?? TASK_LIMITS.maxPayloadBytes;
+  const queries = taskQueryStatements(schema);
+  const notifier = config.notifier;
+
+  function publish(events: TaskEvent[]): Promise<void> {
+    if (!notifier || events.length === 0) return Promise.resolve();
+    const published = publishTaskEvents(notifier, schema, events, { onError: config.onNotifyError }).then(
+      () => undefined,
+    );
+    if (!config.waitUntil) return published;
+    config.waitUntil(published);
+    return Promise.resolve();
+  }
+
+  /** Resolves after `ms`, or earlier when `wake()` is called (even just before the wait). */
+  function wakeableSleep() {
+    let wake: (() => void) | undefined;
+    let pending = false;
+    return {
+      wake() {
+        if (wake) wake();
+        else pending = true;
+      },
+      wait(ms: number): Promise<void> {
+        if (pending) {
+          pending = false;
+          return Promise.resolve();
+        }
+        return new Promise<void>((resolve) => {
+          const timer = setTimeout(done, ms);
+          function done() {
+            clearTimeout(timer);
+            wake = undefined;
+            resolve();
+          }
+          wake = done;
+        });
+      },
+    };
+  }
+
+  // A LISTEN/NOTIFY notifier: wake-ups go out inside the insert, with its commit.
+  const notifications: InsertNotifications | undefined = notifier?.postgresChannel
+    ? (created) => taskCreatedNotifications(notifier, schema, created)
+    : undefined;
+
+  async function insert(validated: readonly ValidatedTask[]): Promise<Task[]> {
+    const { tasks, created, notified } = await insertTasks(db, sql, validated, notifications);
+    // Only tasks this call inserted: a uniqueKey hit returns an older task, already announced.
+    if (notifier && !notified) await publish(taskCreatedEvents(created));
+    return tasks;
+  }
+
+  async function getRow(id: string): Promise<Row | undefined> {
+    const { rows } = await db.query(sql.taskGet, [assertTaskId(id)], { prepare: true });
+    return rows[0];
+  }
+
+  return {
+    async createTask(name, ...[options]) {
+      const [task] = await insert([validateTask(name, options as TaskOptions | undefined, maxPayloadBytes)]);
+      return task as Task;
+    },
+
+    async createTasks(tasks) {
+      if (!Array.isArray(tasks)) {
+        throw new TaskValidationError('INVALID_OPTIONS', 'tasks', 'createTasks expects an array of tasks.');
+      }
+      const validated = tasks.map((entry, index) => {
+        try {
+          if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+            throw new TaskValidationError(
+              'INVALID_OPTIONS',
+              'options',
+              'each task must be an object with a name.',
+            );
+          }
+          const { name, ...options } = entry as { name: unknown } & TaskOptions;
+          return validateTask(name, options, maxPayloadBytes);
+        } catch (error) {
+          if (error instanceof TaskValidationError) {
+            throw new TaskValidationError(
+              error.code,
+              `tasks[${index}].${error.field}`,
+              `tasks[${index}]: ${error.message}`,
+            );
+          }
+          throw error;
+        }
+      });
+      return await insert(validated);
+    },
+
+    async getTask(id) {
+      const row = await getRow(id);
+      return row ? taskFromRow(row) : null;
+    },
+
+    async cancelTask(id) {
+      const { rows } = await db.query(sql.taskCancel, [assertTaskId(id)]);
+      if (!rows[0]) throw new TaskNotFoundError(id);
+      const task = taskFromRow(rows[0]);
+      if (rows[0].changed === true) await publish([createTaskEvent('task_cancelled', task)]);
+      return task;
+    },
+
+    async retryTask(id) {
+      let row: Row | undefined;
+      try {
+        [row] = (await db.query(queries.taskRetry, [assertTaskId(id)])).rows;
+      } catch (error) {
+        if (error instanceof DatabaseError && error.code === SqlState.uniqueViolation) {
+          throw new TaskWorkerError(
+            'UNIQUE_KEY_CONFLICT',
+            `Task ${id} cannot be retried: another unfinished task has its uniqueKey.`,
+          );
+        }
+        throw error;
+      }
+      if (!row) throw new TaskNotFoundError(id);
+      const task = taskFromRow(row);
+      if (row.changed !== true) {
+        throw new TaskWorkerError(
+          'TASK_NOT_FINAL',
+          isFinalStatus(task.status)
+            ? `Task ${id} changed while it was being retried; try again.`
+            : `Task ${id} is ${task.status}; only COMPLETED, FAILED or CANCELLED tasks can be retried.`,
+        );
+      }
+      await publish([createTaskEvent('task_requeued', task)]);
+      return task;
+    },
+
+    async waitForCompletion(id, options = {}) {
+      const seconds = options.timeout ?? DEFAULT_WAIT_SECONDS;
+      if (typeof seconds !== 'number' || !(seconds >= 0) || !Number.isFinite(seconds)) {
+        throw new TaskValidationError(
+          'INVALID_TIMEOUT',
+          'timeout',
+          `timeout must be a number of seconds >= 0, got ${String(seconds)}.`,
+        );
+      }
+      assertTaskId(id);
+      const deadline = Date.now() + seconds * 1000;
+      const sleeper = wakeableSleep();
+      // Subscribe before the first read: an event that lands in between wakes the next read.
+      let live = false;
+      let unsubscribe: Unsubscribe | undefined;
+      if (notifier) {
+        live = true;
+        try {
+          unsubscribe = await notifier.subscribe(
+            taskChannel(schema, id),
+            (message) => {
+              if (parseTaskEvent(message)?.taskId === id) sleeper.wake();
+            },
+            {
+              onStatus(status) {
+                live = status === 'connected';
+                // Back after a gap: messages may have been missed, so read again.
+                if (live) sleeper.wake();
+              },
+            },
+          );
+        } catch {
+          live = false;
+        }
+      }
+      try {
+        let delay = POLL_FIRST_MS;
+        for (;;) {
+          const row = await getRow(id);
+          if (!row) throw new TaskNotFoundError(id);
+          const task = taskFromRow(row);
+          if (isFinalStatus(task.status)) return task;
+          const left = deadline - Date.now();
+          if (left <= 0) return null;
+          if (live) {
+            await sleeper.wait(Math.min(SUBSCRIBED_POLL_MS, left));
+          } else {
+            await sleeper.wait(Math.min(delay, left));
+            delay = Math.min(delay * 1.5, POLL_MAX_MS);
+          }
+        }
+      } finally {
+        await unsubscribe?.().catch(() => undefined);
+      }
+    },
+
+    async close() {
+      if (config.ownsNotifier) await notifier?.close();
+      if (config.ownsDatabase) await db.close();
+    },
+  };
+}
