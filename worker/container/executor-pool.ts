@@ -19,28 +19,26 @@
  * @module
  */
 import { availableParallelism } from 'node:os';
-import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { ConfigError } from '../../src/core/errors.ts';
 import type { Executor, ExecutorOptions, Outcome } from './executor.ts';
-import {
-  decodeResults,
-  encodeBatch,
-  type FromThread,
-  type ThreadData,
-  type ThreadResult,
-  type ThreadTask,
-} from './thread-protocol.ts';
-import { THREAD_BOOT_SOURCE, type ThreadBoot } from './thread-boot.ts';
+import { encodeBatch, type ThreadResult, type ThreadTask } from './thread-protocol.ts';
 import { batchDepth, topUpSize } from './thread-batching.ts';
 import { BLOCKED_MS, threadsToStart } from './thread-growth.ts';
-import { abortError, elapsed, heldFor, isHeld, type Run, type Slot } from './thread-slot.ts';
+import { settleResults, takeReleased } from './thread-results.ts';
+import {
+  abortError,
+  elapsed,
+  heldFor,
+  isHeld,
+  threadExitError,
+  timeoutError,
+  type Run,
+  type Slot,
+} from './thread-slot.ts';
+import { startThread } from './thread-start.ts';
 
 export type ExecutorPoolOptions = ExecutorOptions;
 export type { Outcome };
-
-const threadFile = new URL(`./executor-thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
 
 export class ExecutorPool implements Executor {
   private readonly slots: Slot[] = [];
@@ -255,13 +253,7 @@ export class ExecutorPool implements Executor {
     const seconds = head.timeoutSeconds;
     slot.timeoutTimer = setTimeout(() => {
       if (slot.runs[0] !== head) return;
-      const error = {
-        message: `Task timed out after ${seconds} s`,
-        type: 'TimeoutError',
-        stack: null,
-        nonRetryable: false,
-      };
-      this.end(slot, { error, timedOut: true });
+      this.end(slot, { error: timeoutError(seconds), timedOut: true });
     }, seconds * 1000);
   }
 
@@ -285,11 +277,8 @@ export class ExecutorPool implements Executor {
 
   /** The thread handed back tasks it had not started: they wait for another thread. */
   private onReleased(slot: Slot, ids: readonly string[]): void {
-    slot.releasing = false;
-    const released = new Set(ids);
-    const moved = slot.runs.filter((run, index) => index > 0 && released.has(run.task.id));
+    const moved = takeReleased(slot, ids);
     if (moved.length === 0) return;
-    slot.runs = slot.runs.filter((run) => !moved.includes(run));
     this.backlog.unshift(...moved);
     this.schedulePump();
   }
@@ -319,36 +308,9 @@ export class ExecutorPool implements Executor {
   }
 
   private onResults(slot: Slot, results: ThreadResult[]): void {
-    slot.lastActive = performance.now();
-    for (const result of results) {
-      const index = slot.runs.findIndex((run) => run.task.id === result.id);
-      if (index < 0) continue; // aborted earlier, already resolved
-      const [run] = slot.runs.splice(index, 1);
-      if (!run) continue;
-      if (index === 0) {
-        clearTimeout(slot.killTimer);
-        slot.killTimer = undefined;
-      }
-      if ('skipped' in result) {
-        run.resolve({
-          ok: false,
-          error: abortError('Aborted before it started'),
-          duration: 0,
-          aborted: true,
-        });
-        continue;
-      }
-      this.averageMs =
-        this.averageMs === undefined ? result.duration * 1000 : this.averageMs * 0.9 + result.duration * 100;
-      // A result after the deadline does not count: the task timed out (or was aborted).
-      run.resolve(
-        run.ending
-          ? { ok: false, ...run.ending, duration: result.duration }
-          : result.ok
-            ? { ok: true, json: result.json, duration: result.duration }
-            : { ok: false, error: result.error, duration: result.duration },
-      );
-    }
+    settleResults(slot, results, (seconds) => {
+      this.averageMs = this.averageMs === undefined ? seconds * 1000 : this.averageMs * 0.9 + seconds * 100;
+    });
     this.startHead(slot);
     this.pump();
     this.options.onSlotFree?.();
@@ -363,66 +325,57 @@ export class ExecutorPool implements Executor {
     slot.releaseTimer = undefined;
   }
 
+  /** Starts a thread, in a new slot or in place of `existing`'s; resolves once it loaded the tasks. */
   private spawn(existing?: Slot): Promise<string[]> {
     return new Promise<string[]>((resolve, reject) => {
-      const boot: ThreadBoot = { entryUrl: threadFile.href, stripped: this.stripped };
-      const thread = new Worker(THREAD_BOOT_SOURCE, {
-        eval: true,
-        workerData: { tasksUrl: this.options.tasksUrl, boot } satisfies ThreadData & { boot: ThreadBoot },
+      let loaded = false;
+      const thread = startThread(this.options.tasksUrl, this.stripped, {
+        ready: (names, stripped) => {
+          Object.assign(this.stripped, stripped);
+          loaded = true;
+          slot.ready = true;
+          resolve(names);
+          this.options.onThreadReady?.(this.slots.filter((ready) => ready.ready).length);
+          this.pump();
+          this.options.onSlotFree?.();
+        },
+        loadError: (error) => reject(new ConfigError(`Could not load the tasks module: ${error.message}`)),
+        progress: (id, json) => {
+          const head = slot.runs[0];
+          if (head?.task.id === id && !head.ending) this.options.onProgress?.(id, json);
+        },
+        results: (results) => this.onResults(slot, results),
+        released: (ids) => this.onReleased(slot, ids),
+        error: (error) => {
+          if (!loaded) reject(new ConfigError(`Execution thread failed to start: ${error.message}`));
+        },
+        exit: (code) => {
+          if (slot.thread !== thread || slot.retired || this.closing || !loaded) return;
+          this.onThreadExit(slot, code);
+        },
       });
       const slot: Slot = existing ?? { thread, ready: false, runs: [], lastActive: performance.now() };
       slot.thread = thread;
       slot.ready = false;
       slot.releasing = false;
       if (!existing) this.slots.push(slot);
-      let loaded = false;
-      thread.on('message', (message: FromThread) => {
-        switch (message.type) {
-          case 'ready':
-            Object.assign(this.stripped, message.stripped);
-            loaded = true;
-            slot.ready = true;
-            resolve(message.names);
-            this.options.onThreadReady?.(this.slots.filter((ready) => ready.ready).length);
-            this.pump();
-            this.options.onSlotFree?.();
-            return;
-          case 'load-error':
-            reject(new ConfigError(`Could not load the tasks module: ${message.error.message}`));
-            return;
-          case 'progress': {
-            const head = slot.runs[0];
-            if (head?.task.id === message.id && !head.ending)
-              this.options.onProgress?.(message.id, message.json);
-            return;
-          }
-          case 'done':
-            this.onResults(slot, decodeResults(message.results));
-            return;
-          case 'released':
-            this.onReleased(slot, message.ids);
-        }
-      });
-      thread.on('error', (error) => {
-        if (!loaded) reject(new ConfigError(`Execution thread failed to start: ${error.message}`));
-      });
-      thread.on('exit', (code) => {
-        if (slot.thread !== thread || slot.retired || this.closing || !loaded) return;
-        // The thread died on its own (process.exit in a handler, out of memory): its current
-        // task fails as retryable, the rest move to other threads, and a new thread starts.
-        const head = slot.runs[0];
-        if (!head) {
-          void this.replace(slot);
-          return;
-        }
-        const error = {
-          message: `Execution thread exited unexpectedly (code ${code})`,
-          type: 'ThreadExitError',
-          stack: null,
-          nonRetryable: false,
-        };
-        this.kill(slot, { ok: false, ...(head.ending ?? { error }), duration: elapsed(head) });
-      });
+    });
+  }
+
+  /**
+   * The thread died on its own (process.exit in a handler, out of memory): its current task
+   * fails as retryable, the rest move to other threads, and a new thread starts.
+   */
+  private onThreadExit(slot: Slot, code: number): void {
+    const head = slot.runs[0];
+    if (!head) {
+      void this.replace(slot);
+      return;
+    }
+    this.kill(slot, {
+      ok: false,
+      ...(head.ending ?? { error: threadExitError(code) }),
+      duration: elapsed(head),
     });
   }
 

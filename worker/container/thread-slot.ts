@@ -42,6 +42,26 @@ export function abortError(message: string): SerializedError {
   return { message, type: 'AbortError', stack: null, nonRetryable: false };
 }
 
+/** The outcome's error for a run past its timeout. */
+export function timeoutError(seconds: number): SerializedError {
+  return {
+    message: `Task timed out after ${seconds} s`,
+    type: 'TimeoutError',
+    stack: null,
+    nonRetryable: false,
+  };
+}
+
+/** The outcome's error for a run whose thread exited on its own (process.exit, out of memory). */
+export function threadExitError(code: number): SerializedError {
+  return {
+    message: `Execution thread exited unexpectedly (code ${code})`,
+    type: 'ThreadExitError',
+    stack: null,
+    nonRetryable: false,
+  };
+}
+
 /** How long (ms) the thread's current task has run, or undefined when it has none. */
 export function heldFor(slot: Slot, now: number): number | undefined {
   const started = slot.runs[0]?.started;

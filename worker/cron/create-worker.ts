@@ -1,7 +1,8 @@
 /**
  * The Cloudflare Worker factory: `fetch` serves the HTTP API; `scheduled` (the cron trigger)
- * sweeps expired leases and then runs due tasks whose handlers the Worker registers, within a
- * time budget, over Neon HTTP (and Upstash REST for notifications) only.
+ * runs the maintainer once (worker/maintenance/: expired leases) and then runs due tasks whose
+ * handlers the Worker registers, within a time budget, over Neon HTTP (and Upstash REST for
+ * notifications) only.
  *
  * Timeouts here are the `AbortSignal` only: workerd cannot kill a running handler, so a
  * handler that ignores its signal keeps running until the platform ends the invocation; its
@@ -12,11 +13,12 @@
 import type { TaskRegistry } from '../../src/core/define-tasks.ts';
 import { createAuthThrottle } from '../../src/http/auth-throttle.ts';
 import { createApp } from '../../src/http/create-app.ts';
+import { createMaintainer, sweptTaskEvents } from '../maintenance/maintainer.ts';
 import { runDueTasks, type InlineRunResult } from './inline-executor.ts';
 import { landedTaskEvents } from '../../src/core/execution/write-back.ts';
 import type { RetryBackoff } from '../../src/core/retry-policy.ts';
-import { sweepExpiredTasks, type SweptTask } from '../../src/core/execution/sweep.ts';
-import { createTaskEvent, publishTaskEvents, type TaskEvent } from '../../src/core/events/task-events.ts';
+import type { SweptTask } from '../../src/core/execution/sweep.ts';
+import { publishTaskEvents, type TaskEvent } from '../../src/core/events/task-events.ts';
 import type { Notifier } from '../../src/core/notifier.ts';
 import { createTaskClient } from '../../src/core/service/task-client.ts';
 import {
@@ -89,10 +91,8 @@ export function createCloudflareWorker<Env extends TaskWorkerEnv = TaskWorkerEnv
     const publish = (events: TaskEvent[]) => {
       if (notifier && events.length > 0) pending.push(publishTaskEvents(notifier, schema, events));
     };
-    const swept = await sweepExpiredTasks(db, { schema, backoff: options.backoff });
-    publish(
-      swept.map((task) => createTaskEvent(task.status === 'FAILED' ? 'task_failed' : 'task_requeued', task)),
-    );
+    const { swept } = await createMaintainer({ db, schema, backoff: options.backoff }).runOnce();
+    publish(sweptTaskEvents(swept));
     const executed = await runDueTasks({
       db,
       tasks: options.tasks,

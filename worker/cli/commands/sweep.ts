@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../../../src/core/errors.ts';
 import { createPgDatabase } from '../../../src/adapters/node/pg-database.ts';
 import { DEFAULT_SCHEMA } from '../../../src/core/schema-name.ts';
-import { deleteFinishedTasks, sweepExpiredTasks } from '../../../src/core/execution/sweep.ts';
+import { createMaintainer } from '../../maintenance/maintainer.ts';
 import type { Command } from '../command.ts';
 
 const usage = `Usage: task-worker sweep [--database-url URL] [--schema NAME]
@@ -31,20 +31,26 @@ export const sweepCommand: Command = {
     const url = values['database-url'] ?? process.env.DATABASE_URL;
     if (!url) throw new ConfigError('No database: pass --database-url or set DATABASE_URL.');
     const schema = values.schema ?? process.env.TASK_WORKER_SCHEMA ?? DEFAULT_SCHEMA;
+    const days = values['retention-days'] === undefined ? undefined : Number(values['retention-days']);
+    if (days !== undefined && !(days > 0))
+      throw new ConfigError('--retention-days must be a positive number of days.');
     const db = createPgDatabase({ connectionString: url, max: 1, applicationName: 'task-worker sweep' });
     try {
-      const swept = await sweepExpiredTasks(db, { schema });
-      const days = values['retention-days'] === undefined ? undefined : Number(values['retention-days']);
-      if (days !== undefined && !(days > 0))
-        throw new ConfigError('--retention-days must be a positive number of days.');
-      const requeued = swept.filter((t) => t.status === 'PENDING').length;
-      console.log(
-        `Swept schema "${schema}": ${requeued} task(s) back to PENDING, ${swept.length - requeued} FAILED (no retries left).`,
-      );
-      if (days !== undefined) {
-        const deleted = await deleteFinishedTasks(db, { schema, days });
-        console.log(`Deleted ${deleted} final task(s) created more than ${days} day(s) ago.`);
-      }
+      // One pass of what every running worker's maintainer does on its interval.
+      await createMaintainer({
+        db,
+        schema,
+        retentionDays: days,
+        onSwept(swept) {
+          const requeued = swept.filter((t) => t.status === 'PENDING').length;
+          console.log(
+            `Swept schema "${schema}": ${requeued} task(s) back to PENDING, ${swept.length - requeued} FAILED (no retries left).`,
+          );
+        },
+        onDeleted(deleted) {
+          console.log(`Deleted ${deleted} final task(s) created more than ${days} day(s) ago.`);
+        },
+      }).runOnce();
       return 0;
     } finally {
       await db.close();

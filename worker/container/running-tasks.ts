@@ -1,0 +1,125 @@
+/**
+ * The tasks this worker has handed to its executor, from dispatch to write-back: starts each
+ * one, queues its outcome with the completer, aborts the ones whose lease was lost, and, at
+ * shutdown, takes back the ones still running (their outcomes are then discarded).
+ * @module
+ */
+import { createTaskEvent } from '../../src/core/events/task-events.ts';
+import type { Completer } from './completer.ts';
+import type { Executor, Outcome } from './executor.ts';
+import type { Logger } from './logger.ts';
+import type { ClaimedTask } from './producer.ts';
+import type { TaskEventPublisher } from './task-event-publisher.ts';
+import type { WorkerStats } from './worker-stats.ts';
+
+export interface RunningTasksOptions {
+  executor: Executor;
+  completer: Completer;
+  publisher: TaskEventPublisher;
+  logger: Logger;
+  /** `running` is kept up to date here. */
+  stats: WorkerStats;
+  /** A run ended (in seconds), whether or not its outcome is written back. */
+  onFinished: (duration: number) => void;
+}
+
+interface Entry {
+  task: ClaimedTask;
+  /** Set when shutdown put the task back: its outcome is discarded. */
+  putBack?: boolean;
+}
+
+export class RunningTasks {
+  private readonly entries = new Map<string, Entry>();
+  private readonly o: RunningTasksOptions;
+
+  constructor(options: RunningTasksOptions) {
+    this.o = options;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The attempt of a running task (put back or not), or undefined. */
+  attempt(id: string): number | undefined {
+    return this.entries.get(id)?.task.attempt;
+  }
+
+  /** Running tasks that still hold their lease (not put back). */
+  owned(): ClaimedTask[] {
+    return [...this.entries.values()].filter((entry) => !entry.putBack).map((entry) => entry.task);
+  }
+
+  /** Hands a claimed task to the executor; its outcome goes to the completer. */
+  start(task: ClaimedTask): void {
+    const { executor, publisher, logger, stats } = this.o;
+    if (publisher.enabled) publisher.publish([createTaskEvent('task_started', task)]);
+    this.entries.set(task.id, { task });
+    stats.running = this.entries.size;
+    logger.log('debug', 'task_started', { taskId: task.id, name: task.name, attempt: task.attempt });
+    void executor.run(task, task.timeout).then((outcome) => this.finish(task, outcome));
+  }
+
+  /** The heartbeat did not extend these leases: abort the ones still running here. */
+  abortLost(tasks: readonly ClaimedTask[]): void {
+    for (const task of tasks) {
+      // (A buffered task that was lost is dropped when it starts: its write-back is fenced.)
+      if (!this.entries.has(task.id)) continue;
+      this.o.logger.log('warn', 'task_aborted', {
+        taskId: task.id,
+        name: task.name,
+        attempt: task.attempt,
+        reason: 'cancelled or lease lost',
+      });
+      this.o.executor.abort(task.id, 'The task was cancelled or its lease was lost');
+    }
+  }
+
+  /**
+   * Marks every running task as put back and returns them, for the caller to put back before
+   * aborting them with {@link abortTakenBack}.
+   */
+  takeBack(): ClaimedTask[] {
+    const entries = [...this.entries.values()].filter((entry) => !entry.putBack);
+    for (const entry of entries) entry.putBack = true;
+    return entries.map((entry) => entry.task);
+  }
+
+  /** Stops the runs of tasks taken back, at once (no grace). */
+  abortTakenBack(tasks: readonly ClaimedTask[]): void {
+    for (const task of tasks) this.o.executor.abort(task.id, 'Worker is shutting down', 0);
+  }
+
+  /**
+   * Resolves once no task runs or `graceSeconds` passed; `cut()` resolves it at once (the
+   * second Ctrl-C).
+   */
+  settle(graceSeconds: number): { settled: Promise<void>; cut: () => void } {
+    const deadline = Date.now() + graceSeconds * 1000;
+    let cut!: () => void;
+    const settled = new Promise<void>((resolve) => {
+      cut = resolve;
+      const check = () => {
+        if (this.entries.size === 0 || Date.now() >= deadline) resolve();
+        else setTimeout(check, 50);
+      };
+      check();
+    });
+    return { settled, cut };
+  }
+
+  private finish(task: ClaimedTask, outcome: Outcome): void {
+    const entry = this.entries.get(task.id);
+    this.entries.delete(task.id);
+    this.o.stats.running = this.entries.size;
+    this.o.onFinished(outcome.duration);
+    if (!entry || entry.putBack) return;
+    const common = { id: task.id, attempt: task.attempt, name: task.name, duration: outcome.duration };
+    this.o.completer.add(
+      outcome.ok
+        ? { kind: 'complete', ...common, json: outcome.json }
+        : { kind: 'fail', ...common, error: outcome.error, retryable: !outcome.error.nonRetryable },
+    );
+  }
+}

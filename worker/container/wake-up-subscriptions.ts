@@ -1,0 +1,49 @@
+/**
+ * Wake-ups: the worker subscribes to one channel per served queue, or to the any-queue
+ * channel, and claims on each message instead of at its next poll. Coming back after a
+ * notifier outage also wakes it (tasks created meanwhile sent no message). Without a notifier,
+ * or when a subscription fails, polling alone finds the tasks.
+ * @module
+ */
+import { anyQueueChannel, queueChannel } from '../../src/core/events/task-events.ts';
+import type { Notifier, Unsubscribe } from '../../src/core/notifier.ts';
+import type { Logger } from './logger.ts';
+
+export interface WakeUpOptions {
+  notifier: Notifier | undefined;
+  schema: string;
+  /** Served queues (default: all). */
+  queues: readonly string[] | undefined;
+  logger: Logger;
+  wake: () => void;
+}
+
+/** Subscribes; resolves with one function that ends every subscription (never rejects). */
+export async function subscribeWakeUps(options: WakeUpOptions): Promise<() => Promise<void>> {
+  const { notifier, schema, queues, logger, wake } = options;
+  const unsubscribes: Unsubscribe[] = [];
+  if (notifier) {
+    const channels = queues ? queues.map((queue) => queueChannel(schema, queue)) : [anyQueueChannel(schema)];
+    for (const channel of channels) {
+      const unsubscribe = await notifier
+        .subscribe(channel, wake, {
+          onStatus: (status) => {
+            logger.log(status === 'connected' ? 'info' : 'warn', `notifier_${status}`, { channel });
+            if (status === 'connected') wake();
+          },
+        })
+        .catch((error: unknown) => {
+          logger.log('warn', 'notifier_subscribe_failed', {
+            channel,
+            error: String(error),
+            note: 'polling only',
+          });
+          return undefined;
+        });
+      if (unsubscribe) unsubscribes.push(unsubscribe);
+    }
+  }
+  return async () => {
+    await Promise.all(unsubscribes.map((unsubscribe) => unsubscribe().catch(() => undefined)));
+  };
+}
