@@ -4,27 +4,69 @@
 // when they run the TypeScript sources of a checkout; the output is generated, never committed.
 // It is written only when it changes, through a rename: many processes (parallel tests) may run
 // this while others import the file.
+//
+// Markers: comment lines `-- migration: <flag>[, <flag>]` before a file's first statement.
+//   no-transaction  run the statements one by one outside a transaction (CREATE INDEX
+//                   CONCURRENTLY); they must be idempotent (IF NOT EXISTS)
+//   breaking        workers that do not know this migration refuse a schema that has it
+// Without markers a migration runs in one transaction and is compatible with older workers.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { splitSql } from './split-sql.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const dir = join(root, 'migrations');
-const files = readdirSync(dir)
-  .filter((file) => file.endsWith('.sql'))
-  .sort();
 
-const migrations = files.map((file, index) => {
+const MARKER = /^--\s*migration:(.*)$/;
+const FLAGS = ['no-transaction', 'breaking'];
+
+/** The flags of a migration file's `-- migration:` lines; only comment lines before its SQL. */
+function markers(file, text) {
+  const flags = new Set();
+  let header = true;
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    const marker = MARKER.exec(line);
+    if (marker) {
+      if (!header)
+        throw new Error(`migrations/${file}: put "-- migration:" lines before the first statement`);
+      for (const flag of marker[1].split(/[\s,]+/).filter(Boolean)) {
+        if (!FLAGS.includes(flag))
+          throw new Error(`migrations/${file}: unknown marker "${flag}" (known: ${FLAGS.join(', ')})`);
+        flags.add(flag);
+      }
+    } else if (line !== '' && !line.startsWith('--')) header = false;
+  }
+  return { transaction: !flags.has('no-transaction'), breaking: flags.has('breaking') };
+}
+
+/**
+ * Reads the migrations of `dir` (`0001_name.sql`, numbered from 1 without gaps), split into
+ * statements, with their markers. Exported for tests; importing this module also compiles the
+ * project's migrations.
+ * @param {string} dir
+ */
+export function readMigrations(dir) {
+  const files = readdirSync(dir)
+    .filter((file) => file.endsWith('.sql'))
+    .sort();
+  return files.map((file, index) => readMigration(dir, file, index));
+}
+
+/** @param {string} dir @param {string} file @param {number} index */
+function readMigration(dir, file, index) {
   const match = /^(\d{4})_([a-z0-9_]+)\.sql$/.exec(file);
   if (!match) throw new Error(`migrations/${file}: name must look like 0001_create_tasks.sql`);
   const id = Number(match[1]);
   if (id !== index + 1)
     throw new Error(`migrations/${file}: expected number ${index + 1}; numbers must be consecutive`);
-  const statements = splitSql(readFileSync(join(dir, file), 'utf8'));
+  const text = readFileSync(join(dir, file), 'utf8');
+  const statements = splitSql(text);
   if (statements.length === 0) throw new Error(`migrations/${file} has no statements`);
-  return { id, name: match[2], statements };
-});
+  return { id, name: match[2], ...markers(file, text), statements };
+}
+
+const migrations = readMigrations(join(root, 'migrations'));
 
 const out = join(root, 'src', 'core', 'migrations', 'compiled.ts');
 mkdirSync(dirname(out), { recursive: true });

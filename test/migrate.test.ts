@@ -101,27 +101,31 @@ describe('migrate', () => {
     expect(await schemaVersion(db, schema)).toBe(migrations.length);
   });
 
-  it('refuses a schema migrated by a newer version', async () => {
+  it('refuses a schema a newer version migrated with a breaking migration', async () => {
     const schema = schemaFor('mignew');
     await migrate(db, { schema });
-    await db.query(`insert into "${schema}".migrations (id, name) values (999, 'from_the_future')`);
+    await db.query(
+      `insert into "${schema}".migrations (id, name, breaking) values (999, 'from_the_future', true)`,
+    );
     await expect(migrate(db, { schema })).rejects.toMatchObject({ code: 'SCHEMA_TOO_NEW' });
   });
 
-  it('a worker refuses an unmigrated or newer schema, and exits without hanging on its threads', async () => {
+  it('a worker refuses an unmigrated schema or a breaking newer one, and exits without hanging on its threads', async () => {
     const bare = schemaFor('migworker');
     const run = (schema: string) =>
       runCli(['run', '--tasks', 'test/fixtures/tasks.ts', '--schema', schema, '--notifier', 'none']);
     const unmigrated = await run(bare);
     expect(unmigrated.code).not.toBe(0);
-    expect(unmigrated.stderr).toMatch(/expected \d+: run "task-worker migrate" first/);
+    expect(unmigrated.stderr).toMatch(/is at version 0, this worker needs \d+: run `task-worker migrate`/);
 
     const future = schemaFor('migworkernew');
     await migrate(db, { schema: future });
-    await db.query(`insert into "${future}".migrations (id, name) values (999, 'from_the_future')`);
+    await db.query(
+      `insert into "${future}".migrations (id, name, breaking) values (999, 'from_the_future', true)`,
+    );
     const newer = await run(future);
     expect(newer.code).not.toBe(0);
-    expect(newer.stderr).toMatch(/newer than this worker/);
+    expect(newer.stderr).toMatch(/newer than this version of edge-task-worker .* is breaking/);
   }, 30_000);
 
   it('the CLI explains a missing database and an unknown option', async () => {

@@ -73,10 +73,18 @@ export class ConfigError extends TaskWorkerError {
   }
 }
 
-/** The database schema is missing, or newer than this library version understands. */
+/**
+ * The database schema is older than this library version needs (`SCHEMA_TOO_OLD`: run the
+ * migrations), has a breaking migration it does not know (`SCHEMA_TOO_NEW`: upgrade), or a
+ * migration failed (`MIGRATION_FAILED`).
+ */
 export class SchemaError extends TaskWorkerError {
   override name = 'SchemaError';
-  constructor(code: 'SCHEMA_TOO_NEW' | 'MIGRATION_FAILED', message: string, options?: { cause?: unknown }) {
+  constructor(
+    code: 'SCHEMA_TOO_OLD' | 'SCHEMA_TOO_NEW' | 'MIGRATION_FAILED',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(code, message, options);
   }
 }

@@ -36,6 +36,17 @@ function isUnstorable(text: string): boolean {
   return SUSPECT_CHARACTER.test(text) && UNSTORABLE_STRING.test(text);
 }
 
+const UNSTORABLE_GLOBAL = new RegExp(UNSTORABLE_STRING.source, 'g');
+
+/**
+ * `text` with every character Postgres cannot store (a NUL, a lone surrogate) replaced by
+ * U+FFFD, the replacement character; the length stays the same. For text that is recorded
+ * rather than refused, such as a handler's error message.
+ */
+export function storableText(text: string): string {
+  return SUSPECT_CHARACTER.test(text) ? text.replace(UNSTORABLE_GLOBAL, '\uFFFD') : text;
+}
+
 /** Where the walk is: the objects from the root down (for cycles) and the keys taken. */
 interface Walk {
   field: string;

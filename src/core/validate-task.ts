@@ -159,36 +159,8 @@ export function validateTask(
   maxPayloadBytes: number = TASK_LIMITS.maxPayloadBytes,
 ): ValidatedTask {
   validateTaskName(name);
-  const opts = (options ?? {}) as Record<string, unknown>;
-  if (!isPlainObject(opts)) invalid('INVALID_OPTIONS', 'options', 'Task options must be a plain object.');
-  for (const key of Object.keys(opts)) {
-    if (!KNOWN_OPTIONS.has(key)) {
-      invalid(
-        'INVALID_OPTIONS',
-        key,
-        `Unknown task option "${key}"; known: ${[...KNOWN_OPTIONS].join(', ')}.`,
-      );
-    }
-  }
-  const args = opts.args ?? [];
-  if (!Array.isArray(args)) invalid('INVALID_ARGS', 'args', `args must be an array, got ${describe(args)}.`);
-  const kwargs = opts.kwargs ?? {};
-  if (!isPlainObject(kwargs))
-    invalid('INVALID_KWARGS', 'kwargs', `kwargs must be a plain object, got ${describe(kwargs)}.`);
-  const argsJson = toStrictJson(args, 'args');
-  const kwargsJson = toStrictJson(kwargs, 'kwargs');
-  // A UTF-16 code unit takes at most 3 bytes in UTF-8: count exactly only near the limit.
-  const bytes =
-    (argsJson.length + kwargsJson.length) * 3 <= maxPayloadBytes
-      ? 0
-      : utf8Length(argsJson) + utf8Length(kwargsJson);
-  if (bytes > maxPayloadBytes) {
-    invalid(
-      'PAYLOAD_TOO_LARGE',
-      'args',
-      `args and kwargs take ${bytes} bytes as JSON; the limit is ${maxPayloadBytes}. Store large data elsewhere and pass a reference.`,
-    );
-  }
+  const opts = checkOptions(options);
+  const { argsJson, kwargsJson } = checkPayload(opts, maxPayloadBytes);
   const timeout =
     opts.timeout === null
       ? null
@@ -203,26 +175,7 @@ export function validateTask(
     opts.priority === undefined
       ? 0
       : checkInteger(opts.priority, 'priority', 'INVALID_PRIORITY', -INT32_MAX, INT32_MAX);
-  if (opts.runAt !== undefined && opts.delay !== undefined) {
-    invalid('INVALID_OPTIONS', 'delay', 'Give runAt or delay, not both.');
-  }
-  const runAt = opts.runAt === undefined ? null : checkRunAt(opts.runAt);
-  let delay = 0;
-  if (opts.delay !== undefined) {
-    if (
-      typeof opts.delay !== 'number' ||
-      !Number.isFinite(opts.delay) ||
-      opts.delay < 0 ||
-      opts.delay > TASK_LIMITS.maxDelay
-    ) {
-      invalid(
-        'INVALID_DELAY',
-        'delay',
-        `delay must be a number of seconds from 0 to ${TASK_LIMITS.maxDelay}, got ${String(opts.delay)}.`,
-      );
-    }
-    delay = opts.delay;
-  }
+  const { runAt, delay } = checkSchedule(opts);
   const maxRetries =
     opts.maxRetries === undefined
       ? null
@@ -243,6 +196,74 @@ export function validateTask(
     maxRetries,
     uniqueKey,
   };
+}
+
+/** The options as a plain object (`{}` when absent) with known keys only. */
+function checkOptions(options: TaskOptions | undefined): Record<string, unknown> {
+  const opts = (options ?? {}) as Record<string, unknown>;
+  if (!isPlainObject(opts)) invalid('INVALID_OPTIONS', 'options', 'Task options must be a plain object.');
+  for (const key of Object.keys(opts)) {
+    if (!KNOWN_OPTIONS.has(key)) {
+      invalid(
+        'INVALID_OPTIONS',
+        key,
+        `Unknown task option "${key}"; known: ${[...KNOWN_OPTIONS].join(', ')}.`,
+      );
+    }
+  }
+  return opts;
+}
+
+/** `args` and `kwargs` as strict JSON, together at most `maxPayloadBytes` of UTF-8. */
+function checkPayload(
+  opts: Record<string, unknown>,
+  maxPayloadBytes: number,
+): { argsJson: string; kwargsJson: string } {
+  const args = opts.args ?? [];
+  if (!Array.isArray(args)) invalid('INVALID_ARGS', 'args', `args must be an array, got ${describe(args)}.`);
+  const kwargs = opts.kwargs ?? {};
+  if (!isPlainObject(kwargs))
+    invalid('INVALID_KWARGS', 'kwargs', `kwargs must be a plain object, got ${describe(kwargs)}.`);
+  const argsJson = toStrictJson(args, 'args');
+  const kwargsJson = toStrictJson(kwargs, 'kwargs');
+  // A UTF-16 code unit takes at most 3 bytes in UTF-8: count exactly only near the limit.
+  const bytes =
+    (argsJson.length + kwargsJson.length) * 3 <= maxPayloadBytes
+      ? 0
+      : utf8Length(argsJson) + utf8Length(kwargsJson);
+  if (bytes > maxPayloadBytes) {
+    invalid(
+      'PAYLOAD_TOO_LARGE',
+      'args',
+      `args and kwargs take ${bytes} bytes as JSON; the limit is ${maxPayloadBytes}. Store large data elsewhere and pass a reference.`,
+    );
+  }
+  return { argsJson, kwargsJson };
+}
+
+/** When the task may run: `runAt` (ISO) or `delay` (seconds), not both. */
+function checkSchedule(opts: Record<string, unknown>): { runAt: string | null; delay: number } {
+  if (opts.runAt !== undefined && opts.delay !== undefined) {
+    invalid('INVALID_OPTIONS', 'delay', 'Give runAt or delay, not both.');
+  }
+  const runAt = opts.runAt === undefined ? null : checkRunAt(opts.runAt);
+  let delay = 0;
+  if (opts.delay !== undefined) {
+    if (
+      typeof opts.delay !== 'number' ||
+      !Number.isFinite(opts.delay) ||
+      opts.delay < 0 ||
+      opts.delay > TASK_LIMITS.maxDelay
+    ) {
+      invalid(
+        'INVALID_DELAY',
+        'delay',
+        `delay must be a number of seconds from 0 to ${TASK_LIMITS.maxDelay}, got ${String(opts.delay)}.`,
+      );
+    }
+    delay = opts.delay;
+  }
+  return { runAt, delay };
 }
 
 function describe(value: unknown): string {

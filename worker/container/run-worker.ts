@@ -17,7 +17,7 @@ import type { Database } from '../../src/core/database.ts';
 import { ConfigError } from '../../src/core/errors.ts';
 import { landedTaskEvents } from '../../src/core/execution/write-back.ts';
 import { workerStatements, type WorkerStatements } from '../../src/core/sql/worker-statements.ts';
-import { createMaintainer } from '../maintenance/maintainer.ts';
+import { createMaintainer, type Maintainer } from '../maintenance/maintainer.ts';
 import { Completer } from './completer.ts';
 import type { Executor, ExecutorOptions } from './executor.ts';
 import { ExecutorPool } from './executor-pool.ts';
@@ -32,7 +32,7 @@ import { RunningTasks } from './running-tasks.ts';
 import { TaskEventPublisher } from './task-event-publisher.ts';
 import { subscribeWakeUps } from './wake-up-subscriptions.ts';
 import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './worker-options.ts';
-import { createShutdown } from './worker-shutdown.ts';
+import { createShutdown, type Shutdown } from './worker-shutdown.ts';
 import { startUp } from './worker-startup.ts';
 import { emptyWorkerStats, type WorkerStats } from './worker-stats.ts';
 import { logWriteBack } from './write-back-log.ts';
@@ -96,25 +96,13 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
     dispatch: (task) => running.start(task),
     release: putBack,
   });
-  const leaseKeeper = new LeaseKeeper({
-    ...context,
-    lease: options.lease,
-    owned: () => [...running.owned(), ...producer.buffered()],
-    onLost: (tasks) => running.abortLost(tasks),
-    onError: (error) => logger.log('warn', 'heartbeat_failed', { error: String(error) }),
-  });
-  const maintainer = createMaintainer({
-    db,
-    schema,
-    backoff: options.backoff,
-    retentionDays: options.retentionDays,
-    intervalMs: options.sweepInterval,
-    now: options.now,
-    ...maintenanceLog(logger, publisher),
-  });
+  const leaseKeeper = createLeaseKeeper({ ...context, lease: options.lease, running, producer });
+  const maintainer = createWorkerMaintainer({ db, options, logger, publisher });
 
   const close = () => executor.close().then(closeDatabase);
-  const { taskNames, analyzed } = await startUp({ db, sql, schema, executor, close });
+  const { waitForDatabase, signal } = options;
+  const startOptions = { db, sql, schema, executor, close, logger, waitForDatabase, signal };
+  const { taskNames, analyzed } = await startUp(startOptions);
   leaseKeeper.start();
   maintainer.start();
   producer.start();
@@ -143,14 +131,70 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
     executor,
     closeDatabase,
   });
+  return workerHandle({ workerId, taskNames, stats, shutdown, grace: options.grace });
+}
+
+/** The handle `runWorker` resolves with. */
+function workerHandle(parts: {
+  workerId: string;
+  taskNames: readonly string[];
+  stats: WorkerStats;
+  shutdown: Shutdown;
+  /** The worker's grace, for a `stop()` that names none. */
+  grace: number;
+}): WorkerHandle {
+  const { workerId, taskNames, stats, shutdown, grace } = parts;
   return {
     workerId,
     taskNames,
     stopped: shutdown.stopped,
     stats: () => ({ ...stats }),
-    stop: (stopOptions = {}) => shutdown.stop(stopOptions.grace ?? options.grace),
+    stop: (stopOptions = {}) => shutdown.stop(stopOptions.grace ?? grace),
     kill: () => shutdown.kill(),
   };
+}
+
+/** The lease keeper: extends the leases of running and buffered tasks, aborts the lost ones. */
+function createLeaseKeeper(context: {
+  db: Database;
+  sql: WorkerStatements;
+  workerId: string;
+  now: () => string | null;
+  logger: Logger;
+  lease: number;
+  running: RunningTasks;
+  producer: Producer;
+}): LeaseKeeper {
+  const { running, producer, logger } = context;
+  return new LeaseKeeper({
+    db: context.db,
+    sql: context.sql,
+    workerId: context.workerId,
+    now: context.now,
+    lease: context.lease,
+    owned: () => [...running.owned(), ...producer.buffered()],
+    onLost: (tasks) => running.abortLost(tasks),
+    onError: (error) => logger.log('warn', 'heartbeat_failed', { error: String(error) }),
+  });
+}
+
+/** The maintainer: expired leases and retention on the worker's interval, reported to its log. */
+function createWorkerMaintainer(context: {
+  db: Database;
+  options: ResolvedWorkerOptions;
+  logger: Logger;
+  publisher: TaskEventPublisher;
+}): Maintainer {
+  const { db, options, logger, publisher } = context;
+  return createMaintainer({
+    db,
+    schema: options.schema,
+    backoff: options.backoff,
+    retentionDays: options.retentionDays,
+    intervalMs: options.sweepInterval,
+    now: options.now,
+    ...maintenanceLog(logger, publisher),
+  });
 }
 
 /** The node-postgres pool of a worker given a URL. */
@@ -181,6 +225,8 @@ function createCompleter(context: {
       if (publisher.enabled) publisher.publish(landedTaskEvents(landed));
     },
     onError: (error, pending) => logger.log('error', 'write_back_failed', { error: String(error), pending }),
+    // The rows landed; a failing log or publish must not write them again.
+    onLandedError: (error) => logger.log('error', 'landed_callback_failed', { error: String(error) }),
   });
 }
 

@@ -57,12 +57,28 @@ export interface WorkerOptions {
   notifier?: Notifier;
   /** Clock for tests; undefined means the database clock (default). */
   now?: () => Date | undefined;
+  /**
+   * Seconds to wait for the database at start-up while it cannot be reached or is still
+   * starting, retrying with back-off and logging `database_unavailable` each time
+   * (database-wait.ts); `Infinity` waits as long as it takes. Errors waiting cannot fix (a wrong
+   * password or database name) fail at once. Default: 0, no waiting: the first error is thrown
+   * (`task-worker run` waits forever unless given `--wait-for-database`).
+   */
+  waitForDatabase?: number;
+  /**
+   * Ends the start-up's wait for the database: `runWorker` closes what it opened and rejects
+   * with the signal's reason. A start that is not waiting (the database answered) goes on.
+   */
+  signal?: AbortSignal;
 }
 
 export type ResolvedWorkerOptions = Required<
-  Omit<WorkerOptions, 'database' | 'databaseUrl' | 'queues' | 'now' | 'logger' | 'workerId' | 'notifier'>
+  Omit<
+    WorkerOptions,
+    'database' | 'databaseUrl' | 'queues' | 'now' | 'logger' | 'workerId' | 'notifier' | 'signal'
+  >
 > &
-  Pick<WorkerOptions, 'queues' | 'now'>;
+  Pick<WorkerOptions, 'queues' | 'now' | 'signal'>;
 
 function positiveInt(value: number, name: string, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) {
@@ -74,6 +90,14 @@ function positiveInt(value: number, name: string, min: number, max: number): num
 function positive(value: number, name: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
     throw new ConfigError(`${name} must be a positive number, got ${value}.`);
+  }
+  return value;
+}
+
+function waitSeconds(value: number | undefined): number {
+  if (value === undefined) return 0;
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
+    throw new ConfigError(`waitForDatabase must be 0 or more seconds (Infinity: no limit), got ${value}.`);
   }
   return value;
 }
@@ -103,5 +127,7 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     backoff: options.backoff ?? DEFAULT_RETRY_BACKOFF,
     retentionDays: options.retentionDays === undefined ? 0 : positive(options.retentionDays, 'retentionDays'),
     now: options.now,
+    waitForDatabase: waitSeconds(options.waitForDatabase),
+    signal: options.signal,
   };
 }

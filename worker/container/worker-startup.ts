@@ -1,14 +1,17 @@
 /**
- * Start-up, side by side: the first thread loads the tasks module while the schema version is
- * read and the table analysed. A worker refuses a schema that is not at its migration; if
- * anything fails, what was started is closed before the error is thrown.
+ * Start-up, side by side: the first thread loads the tasks module while the schema is checked
+ * (waiting for the database first, if allowed) and the table analysed. A worker refuses a schema
+ * older than its latest migration, or newer with a breaking migration it does not know
+ * (schema-compatibility.ts); if anything fails, what was started is closed before the error is
+ * thrown.
  * @module
  */
 import type { Database } from '../../src/core/database.ts';
-import { SchemaError } from '../../src/core/errors.ts';
-import { LATEST_MIGRATION, schemaVersion } from '../../src/core/migrations/migrate.ts';
+import { checkSchemaCompatible } from '../../src/core/migrations/migrate.ts';
 import type { WorkerStatements } from '../../src/core/sql/worker-statements.ts';
+import { withDatabaseWait } from './database-wait.ts';
 import type { Executor } from './executor.ts';
+import type { Logger } from './logger.ts';
 
 export interface StartUpOptions {
   db: Database;
@@ -17,6 +20,12 @@ export interface StartUpOptions {
   executor: Executor;
   /** Closes what the worker opened (executor, owned database) when start-up fails. */
   close: () => Promise<void>;
+  /** Seconds to wait for an unreachable or starting database (default: 0, no waiting). */
+  waitForDatabase?: number;
+  /** Ends the wait for the database (startUp then rejects with its reason). */
+  signal?: AbortSignal;
+  /** Where the waits and a newer compatible schema are logged. */
+  logger?: Logger;
 }
 
 export interface StartedUp {
@@ -27,10 +36,15 @@ export interface StartedUp {
 }
 
 /** Starts the executor and checks the schema; rejects (after closing) when either fails. */
-export async function startUp({ db, sql, schema, executor, close }: StartUpOptions): Promise<StartedUp> {
-  // Read while the threads load; checked before anything else touches the table.
-  const versionRead = schemaVersion(db, schema);
-  versionRead.catch(() => undefined);
+export async function startUp(options: StartUpOptions): Promise<StartedUp> {
+  const { db, sql, schema, executor, close, logger } = options;
+  // Checked while the threads load, before anything else touches the table.
+  const checked = withDatabaseWait(() => checkSchemaCompatible(db, schema), {
+    limitSeconds: options.waitForDatabase ?? 0,
+    signal: options.signal,
+    logger,
+  });
+  checked.catch(() => undefined);
   const loading = executor.start();
   loading.catch(() => undefined);
   const abandon = async (error: unknown): Promise<never> => {
@@ -38,8 +52,15 @@ export async function startUp({ db, sql, schema, executor, close }: StartUpOptio
     await close();
     throw error;
   };
-  const version = await versionRead.catch(abandon);
-  if (version !== LATEST_MIGRATION) await abandon(schemaMismatch(schema, version));
+  const { version, latest } = await checked.catch(abandon);
+  if (version > latest) {
+    logger?.log('info', 'schema_newer_compatible', {
+      schema,
+      version,
+      workerVersion: latest,
+      note: 'migrated by a newer version; none of its newer migrations is breaking',
+    });
+  }
   // Fresh planner statistics for the claim, in the background: claims planned before it ends
   // are re-planned when it does (ANALYZE invalidates cached plans), and on a big table it can
   // take longer than the whole start-up. Best effort: a role that does not own the table
@@ -50,16 +71,4 @@ export async function startUp({ db, sql, schema, executor, close }: StartUpOptio
     return await abandon(error);
   });
   return { taskNames, analyzed };
-}
-
-function schemaMismatch(schema: string, version: number): SchemaError {
-  return version > LATEST_MIGRATION
-    ? new SchemaError(
-        'SCHEMA_TOO_NEW',
-        `Schema "${schema}" is at version ${version}, newer than this worker (${LATEST_MIGRATION}); upgrade edge-task-worker.`,
-      )
-    : new SchemaError(
-        'MIGRATION_FAILED',
-        `Schema "${schema}" is at version ${version}, expected ${LATEST_MIGRATION}: run "task-worker migrate" first.`,
-      );
 }

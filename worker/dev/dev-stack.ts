@@ -13,14 +13,16 @@ import { join, resolve } from 'node:path';
 import { createTaskClient } from '../../src/core/service/task-client.ts';
 import { createApp } from '../../src/http/create-app.ts';
 import { migrate } from '../../src/core/migrations/migrate.ts';
-import { startNeonEndpoint } from './neon-endpoint.ts';
+import { startNeonEndpoint, type NeonEndpoint } from './neon-endpoint.ts';
 import { createPgDatabase } from '../../src/adapters/node/pg-database.ts';
-import { startUpstashEndpoint } from './upstash-endpoint.ts';
+import type { Database } from '../../src/core/database.ts';
+import type { Notifier } from '../../src/core/notifier.ts';
+import { startUpstashEndpoint, type UpstashEndpoint } from './upstash-endpoint.ts';
 import { createUpstashNotifier } from '../../src/adapters/edge/upstash-notifier.ts';
 import type { Logger } from '../container/logger.ts';
 import { runWorker } from '../container/run-worker.ts';
 import { DEV_ROLE, ensureDevRole, externalRolePassword } from './dev-role.ts';
-import { loadDevSecrets, writePrivateFile } from './dev-secrets.ts';
+import { loadDevSecrets, writePrivateFile, type DevSecrets } from './dev-secrets.ts';
 import { startDevPostgres } from './embedded-postgres.ts';
 
 export interface DevStackOptions {
@@ -150,6 +152,78 @@ async function prepareDatabase(
   }
 }
 
+/**
+ * The local Neon and Upstash endpoints, and a notifier over the Upstash one; their stops go in
+ * `stops.servers`.
+ */
+async function startEndpoints(
+  options: DevStackOptions,
+  parts: { databaseUrl: string; secrets: DevSecrets; stops: Stops },
+): Promise<{ neon: NeonEndpoint; upstash: UpstashEndpoint; notifier: Notifier }> {
+  const { databaseUrl, secrets, stops } = parts;
+  const neon = await startNeonEndpoint({
+    host: options.host,
+    port: options.neonPort,
+    databaseUrl,
+    authToken: secrets.neonAuthToken,
+  });
+  stops.servers.push(() => neon.close());
+  const upstash = await startUpstashEndpoint({
+    host: options.host,
+    port: options.upstashPort,
+    token: secrets.upstashToken,
+    redisUrl: options.redisUrl,
+  });
+  const notifier = createUpstashNotifier({ url: upstash.url, token: upstash.token });
+  stops.servers.push(async () => {
+    await notifier.close();
+    await upstash.close();
+  });
+  return { neon, upstash, notifier };
+}
+
+/** The worker, when `options.tasks` names a tasks module; its stop goes in `stops.worker`. */
+async function startWorker(
+  options: DevStackOptions,
+  parts: { db: Database; notifier: Notifier; stops: Stops },
+): Promise<{ worker: DevStack['worker']; killWorker: Stop | undefined }> {
+  if (!options.tasks) return { worker: undefined, killWorker: undefined };
+  const handle = await runWorker({
+    tasks: options.tasks,
+    database: parts.db,
+    schema: options.schema,
+    concurrency: options.concurrency,
+    queues: options.queues,
+    retry: 1,
+    grace: options.grace ?? 5,
+    notifier: parts.notifier,
+    logger: options.logger,
+  });
+  parts.stops.worker.push(() => handle.stop());
+  return {
+    worker: { tasks: options.tasks, taskNames: handle.taskNames },
+    killWorker: () => handle.kill(),
+  };
+}
+
+/** The URL printed and written to dev.env: `postgresql:`, with a password (`local` if none). */
+function publicUrl(databaseUrl: string): URL {
+  const url = new URL(databaseUrl);
+  url.protocol = 'postgresql:';
+  if (!url.password) url.password = 'local';
+  return url;
+}
+
+/** Writes `env` to `dataDir`/dev.env, readable by the owner only like secrets.json (tokens, a password). */
+async function writeDevEnv(dataDir: string, env: Record<string, string>): Promise<void> {
+  await writePrivateFile(
+    join(dataDir, 'dev.env'),
+    Object.entries(env)
+      .map(([key, value]) => `${key}=${value}`)
+      .join('\n') + '\n',
+  );
+}
+
 /** Starts the stack; on failure, stops what already started and rethrows. */
 export async function startDevStack(options: DevStackOptions): Promise<DevStack> {
   const stops = new Stops(options.logger);
@@ -182,43 +256,8 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     });
     stops.pools.push(() => db.close());
 
-    const neon = await startNeonEndpoint({
-      host: options.host,
-      port: options.neonPort,
-      databaseUrl,
-      authToken: secrets.neonAuthToken,
-    });
-    stops.servers.push(() => neon.close());
-    const upstash = await startUpstashEndpoint({
-      host: options.host,
-      port: options.upstashPort,
-      token: secrets.upstashToken,
-      redisUrl: options.redisUrl,
-    });
-    const notifier = createUpstashNotifier({ url: upstash.url, token: upstash.token });
-    stops.servers.push(async () => {
-      await notifier.close();
-      await upstash.close();
-    });
-
-    let worker: DevStack['worker'];
-    let killWorker: Stop | undefined;
-    if (options.tasks) {
-      const handle = await runWorker({
-        tasks: options.tasks,
-        database: db,
-        schema: options.schema,
-        concurrency: options.concurrency,
-        queues: options.queues,
-        retry: 1,
-        grace: options.grace ?? 5,
-        notifier,
-        logger: options.logger,
-      });
-      stops.worker.push(() => handle.stop());
-      killWorker = () => handle.kill();
-      worker = { tasks: options.tasks, taskNames: handle.taskNames };
-    }
+    const { neon, upstash, notifier } = await startEndpoints(options, { databaseUrl, secrets, stops });
+    const { worker, killWorker } = await startWorker(options, { db, notifier, stops });
 
     const client = createTaskClient({ database: db, schema: options.schema, notifier });
     const app = createApp({ database: db, client, schema: options.schema, apiToken: secrets.apiToken });
@@ -226,9 +265,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     stops.servers.push(() => closeServer(server));
 
     const api = `http://${options.host}:${options.apiPort}`;
-    const publicDatabaseUrl = new URL(databaseUrl);
-    publicDatabaseUrl.protocol = 'postgresql:';
-    if (!publicDatabaseUrl.password) publicDatabaseUrl.password = 'local';
+    const publicDatabaseUrl = publicUrl(databaseUrl);
     const env = {
       DATABASE_URL: publicDatabaseUrl.toString(),
       NEON_FETCH_ENDPOINT: neon.url,
@@ -239,13 +276,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       TASK_WORKER_API_URL: api,
       TASK_WORKER_API_TOKEN: secrets.apiToken,
     };
-    // Tokens and a database password: readable by the owner only, like secrets.json.
-    await writePrivateFile(
-      join(dataDir, 'dev.env'),
-      Object.entries(env)
-        .map(([key, value]) => `${key}=${value}`)
-        .join('\n') + '\n',
-    );
+    await writeDevEnv(dataDir, env);
     let stopping: Promise<void> | undefined;
     return {
       env,

@@ -182,11 +182,13 @@ async function initialise(
   }
 }
 
+type ProbeState = 'ready' | 'not yet' | 'another server';
+
 /**
  * Whether the Postgres at `url` accepts connections yet, and is the one on `databaseDir` (and
  * not another server that had the port).
  */
-async function probe(url: string, databaseDir: string): Promise<'ready' | 'not yet' | 'another server'> {
+async function probe(url: string, databaseDir: string): Promise<ProbeState> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
   client.on('error', () => undefined);
   try {
@@ -198,6 +200,72 @@ async function probe(url: string, databaseDir: string): Promise<'ready' | 'not y
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/**
+ * Starts Postgres on `databaseDir` under the {@link WATCHDOG}, in a session of its own (as
+ * `user` when given), its log written to `logFile`.
+ */
+async function spawnWatchdog(
+  binaries: PostgresBinaries,
+  options: {
+    databaseDir: string;
+    port: number;
+    user: { uid: number; gid: number } | undefined;
+    logFile: string;
+  },
+): Promise<ChildProcess> {
+  const log = await open(options.logFile, 'w', 0o600);
+  try {
+    return spawn(
+      '/bin/sh',
+      [
+        '-c',
+        WATCHDOG,
+        'postgres-watchdog',
+        binaries.postgres,
+        '-D',
+        options.databaseDir,
+        '-p',
+        String(options.port),
+        // Only here: when 127.0.0.1:port is taken, fail rather than serve ::1 alone.
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        'unix_socket_directories=',
+      ],
+      { ...options.user, detached: true, stdio: ['pipe', 'ignore', log.fd] },
+    );
+  } finally {
+    await log.close();
+  }
+}
+
+/** Probes `url` until it answers, the watchdog exits or {@link START_TIMEOUT_MS} passes. */
+async function waitUntilReady(watchdog: ChildProcess, url: string, databaseDir: string): Promise<ProbeState> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  let state: ProbeState = 'not yet';
+  while (
+    state === 'not yet' &&
+    watchdog.exitCode === null &&
+    watchdog.signalCode === null &&
+    Date.now() < deadline
+  ) {
+    state = await probe(url, databaseDir);
+    if (state === 'not yet') await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+  }
+  return state;
+}
+
+/** Why Postgres did not start: its port is taken, or the last lines of its log. */
+async function startFailure(state: ProbeState, port: number, logFile: string): Promise<Error> {
+  const output = (await readFile(logFile, 'utf8').catch(() => '')).trim();
+  if (state === 'another server' || output.includes('Address already in use')) {
+    return new ConfigError(`Port ${port} is in use; pick another with --postgres-port.`);
+  }
+  return new Error(
+    `The embedded Postgres did not start (log: ${logFile}):\n${output.split('\n').slice(-10).join('\n')}`,
+  );
 }
 
 /** Starts (creating on first use) a Postgres cluster in `dataDir`/postgres on 127.0.0.1:`port`. */
@@ -222,57 +290,17 @@ export async function startDevPostgres(options: {
   if (!existsSync(join(databaseDir, 'PG_VERSION'))) await initialise(binaries, root, databaseDir, user);
 
   const logFile = join(root, 'postgres.log');
-  const log = await open(logFile, 'w', 0o600);
-  let watchdog: ChildProcess;
-  try {
-    watchdog = spawn(
-      '/bin/sh',
-      [
-        '-c',
-        WATCHDOG,
-        'postgres-watchdog',
-        binaries.postgres,
-        '-D',
-        databaseDir,
-        '-p',
-        String(options.port),
-        // Only here: when 127.0.0.1:port is taken, fail rather than serve ::1 alone.
-        '-c',
-        'listen_addresses=127.0.0.1',
-        '-c',
-        'unix_socket_directories=',
-      ],
-      { ...user, detached: true, stdio: ['pipe', 'ignore', log.fd] },
-    );
-  } finally {
-    await log.close();
-  }
+  const watchdog = await spawnWatchdog(binaries, { databaseDir, port: options.port, user, logFile });
   watchdog.stdin!.on('error', () => undefined);
   const exited = waitForExit(watchdog);
 
   const url = `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/postgres`;
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  let state: Awaited<ReturnType<typeof probe>> = 'not yet';
-  while (
-    state === 'not yet' &&
-    watchdog.exitCode === null &&
-    watchdog.signalCode === null &&
-    Date.now() < deadline
-  ) {
-    state = await probe(url, databaseDir);
-    if (state === 'not yet') await new Promise((resolveWait) => setTimeout(resolveWait, 100));
-  }
+  const state = await waitUntilReady(watchdog, url, databaseDir);
   if (state !== 'ready') {
     watchdog.stdin!.end();
     if (!(await within(exited, STOP_TIMEOUT_MS))) watchdog.kill('SIGKILL');
     await stopPostmaster(databaseDir);
-    const output = (await readFile(logFile, 'utf8').catch(() => '')).trim();
-    if (state === 'another server' || output.includes('Address already in use')) {
-      throw new ConfigError(`Port ${options.port} is in use; pick another with --postgres-port.`);
-    }
-    throw new Error(
-      `The embedded Postgres did not start (log: ${logFile}):\n${output.split('\n').slice(-10).join('\n')}`,
-    );
+    throw await startFailure(state, options.port, logFile);
   }
   const ownerFile = join(root, 'postgres.owner');
   await writeFile(ownerFile, `${process.pid}\n`);

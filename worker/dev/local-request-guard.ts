@@ -145,29 +145,13 @@ export function createLocalRequestGuard(
   options: LocalAccessOptions,
 ): LocalRequestGuard {
   const isAuthorized = createTokenCheck(token);
-  const hosts = (options.allowedHosts ?? []).map((entry) => hostPattern(entry, 'allowedHosts'));
-  if (!WILDCARD_ADDRESSES.has(listenHost)) {
-    const own = parseHost(
-      listenHost.includes(':') && !listenHost.startsWith('[') ? `[${listenHost}]` : listenHost,
-    );
-    if (own) hosts.push({ hostname: own.hostname, port: undefined });
-  }
+  const hosts = allowedHostPatterns(listenHost, options.allowedHosts ?? []);
   const origins = new Set((options.allowedOrigins ?? []).map(originOf));
-
-  function hostAllowed(header: string | undefined): boolean {
-    const parsed = header === undefined ? undefined : parseHost(header);
-    if (!parsed) return false;
-    if (isLoopbackName(parsed.hostname)) return true;
-    return hosts.some(
-      (allowed) =>
-        allowed.hostname === parsed.hostname && (allowed.port === undefined || allowed.port === parsed.port),
-    );
-  }
 
   return {
     check(request) {
       const host = single(request.headers.host);
-      if (!hostAllowed(host)) {
+      if (!hostAllowed(hosts, host)) {
         return {
           kind: 'refuse',
           status: 421,
@@ -194,22 +178,8 @@ export function createLocalRequestGuard(
           };
         }
         cors = { 'access-control-allow-origin': origin, vary: 'Origin' };
-        if (request.method === 'OPTIONS') {
-          const asked = (single(request.headers['access-control-request-headers']) ?? '')
-            .split(',')
-            .map((name) => name.trim())
-            .filter((name) => REQUEST_HEADER_TOKEN.test(name));
-          const headers: Record<string, string> = {
-            ...cors,
-            'access-control-allow-methods': 'POST',
-            'access-control-max-age': '600',
-          };
-          if (asked.length > 0) headers['access-control-allow-headers'] = asked.join(', ');
-          if (single(request.headers['access-control-request-private-network']) === 'true') {
-            headers['access-control-allow-private-network'] = 'true';
-          }
-          return { kind: 'preflight', headers };
-        }
+        if (request.method === 'OPTIONS')
+          return { kind: 'preflight', headers: preflightHeaders(request, cors) };
       }
       if (request.method === 'POST' && !isAuthorized(request.headers)) {
         return {
@@ -222,4 +192,45 @@ export function createLocalRequestGuard(
       return { kind: 'serve', headers: cors };
     },
   };
+}
+
+/** The `Host` patterns of `allowedHosts`, plus the address listened on unless a wildcard. */
+function allowedHostPatterns(listenHost: string, allowedHosts: readonly string[]): HostPattern[] {
+  const hosts = allowedHosts.map((entry) => hostPattern(entry, 'allowedHosts'));
+  if (!WILDCARD_ADDRESSES.has(listenHost)) {
+    const own = parseHost(
+      listenHost.includes(':') && !listenHost.startsWith('[') ? `[${listenHost}]` : listenHost,
+    );
+    if (own) hosts.push({ hostname: own.hostname, port: undefined });
+  }
+  return hosts;
+}
+
+/** Whether a `Host` header names a loopback name or one of `hosts`. */
+function hostAllowed(hosts: readonly HostPattern[], header: string | undefined): boolean {
+  const parsed = header === undefined ? undefined : parseHost(header);
+  if (!parsed) return false;
+  if (isLoopbackName(parsed.hostname)) return true;
+  return hosts.some(
+    (allowed) =>
+      allowed.hostname === parsed.hostname && (allowed.port === undefined || allowed.port === parsed.port),
+  );
+}
+
+/** The answer to an allowed origin's CORS preflight: `cors` plus what it may send. */
+function preflightHeaders(request: IncomingMessage, cors: Record<string, string>): Record<string, string> {
+  const asked = (single(request.headers['access-control-request-headers']) ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => REQUEST_HEADER_TOKEN.test(name));
+  const headers: Record<string, string> = {
+    ...cors,
+    'access-control-allow-methods': 'POST',
+    'access-control-max-age': '600',
+  };
+  if (asked.length > 0) headers['access-control-allow-headers'] = asked.join(', ');
+  if (single(request.headers['access-control-request-private-network']) === 'true') {
+    headers['access-control-allow-private-network'] = 'true';
+  }
+  return headers;
 }

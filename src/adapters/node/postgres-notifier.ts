@@ -80,8 +80,7 @@ export function createPostgresNotifier(options: PostgresNotifierOptions): Notifi
   const name = options.applicationName ?? 'edge-task-worker';
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
   const onError = options.onError ?? warnNotifierError;
-  let pool: pg.Pool | undefined;
-  const publishDatabase = options.database;
+  const sender = pgNotifySender(options, name, connectTimeoutMs);
 
   const subscriptions = new ChannelMultiplexer(
     createPostgresListenTransport({
@@ -94,48 +93,13 @@ export function createPostgresNotifier(options: PostgresNotifierOptions): Notifi
   );
   let closed = false;
 
-  async function notify(channel: string, message: string): Promise<void> {
-    if (publishDatabase) {
-      await publishDatabase.query('select pg_notify($1, $2)', [channel, message]);
-      return;
-    }
-    if (!pool) {
-      pool = new pg.Pool({
-        connectionString: options.connectionString,
-        max: 2,
-        application_name: `${name}:publish`,
-        connectionTimeoutMillis: connectTimeoutMs,
-      });
-      // An idle client dying (restart, terminate) is replaced on the next query.
-      pool.on('error', () => undefined);
-    }
-    await pool.query('select pg_notify($1, $2)', [channel, message]);
-  }
-
   return {
     async publish(channel, message) {
       assertChannel(channel);
       if (closed) throw closedError(channel);
-      const bytes = Buffer.byteLength(message);
-      if (bytes > POSTGRES_PAYLOAD_LIMIT) {
-        throw new NotifierError(
-          'MESSAGE_TOO_LARGE',
-          `A message on ${channel} is ${bytes} bytes; Postgres NOTIFY carries at most ${POSTGRES_PAYLOAD_LIMIT}. ` +
-            'Publish an id and read the rest from the database.',
-          { channel },
-        );
-      }
-      if (message.includes('\u0000')) {
-        throw new NotifierError(
-          'INVALID_MESSAGE',
-          `A message on ${channel} contains a NUL character, which Postgres text cannot hold.`,
-          {
-            channel,
-          },
-        );
-      }
+      assertNotifyPayload(channel, message);
       try {
-        await notify(postgresChannelName(channel), message);
+        await sender.notify(postgresChannelName(channel), message);
       } catch (error) {
         throw new NotifierError(
           'PUBLISH_FAILED',
@@ -159,11 +123,68 @@ export function createPostgresNotifier(options: PostgresNotifierOptions): Notifi
     async close() {
       closed = true;
       await subscriptions.close();
+      await sender.close();
+    },
+  };
+}
+
+/**
+ * Sends `pg_notify` through `options.database`, or else through a pool of 2 of its own,
+ * opened on the first send; `close()` ends that pool.
+ */
+function pgNotifySender(
+  options: PostgresNotifierOptions,
+  name: string,
+  connectTimeoutMs: number,
+): { notify(channel: string, message: string): Promise<void>; close(): Promise<void> } {
+  let pool: pg.Pool | undefined;
+  const publishDatabase = options.database;
+  return {
+    async notify(channel, message) {
+      if (publishDatabase) {
+        await publishDatabase.query('select pg_notify($1, $2)', [channel, message]);
+        return;
+      }
+      if (!pool) {
+        pool = new pg.Pool({
+          connectionString: options.connectionString,
+          max: 2,
+          application_name: `${name}:publish`,
+          connectionTimeoutMillis: connectTimeoutMs,
+        });
+        // An idle client dying (restart, terminate) is replaced on the next query.
+        pool.on('error', () => undefined);
+      }
+      await pool.query('select pg_notify($1, $2)', [channel, message]);
+    },
+    async close() {
       const owned = pool;
       pool = undefined;
       await owned?.end();
     },
   };
+}
+
+/** Refuses a message Postgres NOTIFY cannot carry: 8000 bytes or more, or a NUL character. */
+function assertNotifyPayload(channel: string, message: string): void {
+  const bytes = Buffer.byteLength(message);
+  if (bytes > POSTGRES_PAYLOAD_LIMIT) {
+    throw new NotifierError(
+      'MESSAGE_TOO_LARGE',
+      `A message on ${channel} is ${bytes} bytes; Postgres NOTIFY carries at most ${POSTGRES_PAYLOAD_LIMIT}. ` +
+        'Publish an id and read the rest from the database.',
+      { channel },
+    );
+  }
+  if (message.includes('\u0000')) {
+    throw new NotifierError(
+      'INVALID_MESSAGE',
+      `A message on ${channel} contains a NUL character, which Postgres text cannot hold.`,
+      {
+        channel,
+      },
+    );
+  }
 }
 
 function assertDirectConnection(connectionString: string): void {

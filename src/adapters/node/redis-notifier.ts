@@ -8,7 +8,7 @@
  * subscriber then subscribes to every channel again before reporting `connected`.
  * @module
  */
-import { Redis, type RedisStatus } from 'ioredis';
+import { Redis, type RedisOptions, type RedisStatus } from 'ioredis';
 import type { Notifier, SubscribeOptions, Unsubscribe } from '../../core/notifier.ts';
 import { backoffDelay, type RetryOptions } from '../edge/backoff.ts';
 import { ChannelMultiplexer } from '../edge/channel-multiplexer.ts';
@@ -55,20 +55,13 @@ export function createRedisNotifier(options: RedisNotifierOptions): Notifier {
   const onError = options.onError ?? warnNotifierError;
   const where = redact(options.url);
 
-  const publisher = new Redis({
-    ...connection,
-    connectionName: `${name}:publish`,
-    lazyConnect: true,
-    // Fail fast: a notification is a hint, and a caller must not hang (or pile up
-    // commands in memory) because Redis is down. Nothing is replayed after a reconnect.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-    commandTimeout: publishTimeoutMs,
-    connectTimeout: connectTimeoutMs,
-    retryStrategy: (times) => backoffDelay(times - 1, options.retry),
+  const publisher = createPublisher(connection, {
+    name,
+    publishTimeoutMs,
+    connectTimeoutMs,
+    retry: options.retry,
+    onError,
   });
-  publisher.on('error', (error: Error) => reportNotifierError(onError, error));
 
   const subscriptions = new ChannelMultiplexer(
     createRedisSubscriberTransport({
@@ -80,35 +73,12 @@ export function createRedisNotifier(options: RedisNotifierOptions): Notifier {
   );
   let closed = false;
 
-  async function whenConnected(): Promise<void> {
-    const connecting: RedisStatus[] = ['wait', 'connecting', 'connect'];
-    if (!connecting.includes(publisher.status)) return;
-    if (publisher.status === 'wait') publisher.connect().catch(() => undefined);
-    await new Promise<void>((resolve, reject) => {
-      const finish = (error?: Error) => {
-        clearTimeout(timer);
-        publisher.off('ready', onReady);
-        publisher.off('close', onClose);
-        if (error) reject(error);
-        else resolve();
-      };
-      const onReady = () => finish();
-      const onClose = () => finish(new Error('the connection attempt failed'));
-      const timer = setTimeout(
-        () => finish(new Error(`not connected after ${publishTimeoutMs} ms`)),
-        publishTimeoutMs,
-      );
-      publisher.on('ready', onReady);
-      publisher.on('close', onClose);
-    });
-  }
-
   return {
     async publish(channel, message) {
       assertChannel(channel);
       if (closed) throw closedError(channel);
       try {
-        await whenConnected();
+        await whenConnected(publisher, publishTimeoutMs);
         await publisher.publish(channel, message);
       } catch (error) {
         throw new NotifierError(
@@ -134,4 +104,60 @@ export function createRedisNotifier(options: RedisNotifierOptions): Notifier {
       await subscriptions.close();
     },
   };
+}
+
+/** The publishing connection: connects on first use and fails fast while Redis is down. */
+function createPublisher(
+  connection: RedisOptions,
+  settings: {
+    name: string;
+    publishTimeoutMs: number;
+    connectTimeoutMs: number;
+    retry: RetryOptions | undefined;
+    onError: NotifierErrorHandler;
+  },
+): Redis {
+  const { name, publishTimeoutMs, connectTimeoutMs, retry, onError } = settings;
+  const publisher = new Redis({
+    ...connection,
+    connectionName: `${name}:publish`,
+    lazyConnect: true,
+    // Fail fast: a notification is a hint, and a caller must not hang (or pile up
+    // commands in memory) because Redis is down. Nothing is replayed after a reconnect.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    commandTimeout: publishTimeoutMs,
+    connectTimeout: connectTimeoutMs,
+    retryStrategy: (times) => backoffDelay(times - 1, retry),
+  });
+  publisher.on('error', (error: Error) => reportNotifierError(onError, error));
+  return publisher;
+}
+
+/**
+ * Resolves once `publisher` is ready: at once when it is neither waiting to connect nor
+ * connecting, else on `ready`; rejects when the attempt fails or takes `publishTimeoutMs`.
+ */
+async function whenConnected(publisher: Redis, publishTimeoutMs: number): Promise<void> {
+  const connecting: RedisStatus[] = ['wait', 'connecting', 'connect'];
+  if (!connecting.includes(publisher.status)) return;
+  if (publisher.status === 'wait') publisher.connect().catch(() => undefined);
+  await new Promise<void>((resolve, reject) => {
+    const finish = (error?: Error) => {
+      clearTimeout(timer);
+      publisher.off('ready', onReady);
+      publisher.off('close', onClose);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onReady = () => finish();
+    const onClose = () => finish(new Error('the connection attempt failed'));
+    const timer = setTimeout(
+      () => finish(new Error(`not connected after ${publishTimeoutMs} ms`)),
+      publishTimeoutMs,
+    );
+    publisher.on('ready', onReady);
+    publisher.on('close', onClose);
+  });
 }

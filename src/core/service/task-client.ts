@@ -3,13 +3,11 @@
  * through the injected {@link Database} port only.
  * @module
  */
-import { DatabaseError, SqlState, type Database, type Row } from '../database.ts';
-import type { Notifier, Unsubscribe } from '../notifier.ts';
+import type { Database, Row } from '../database.ts';
+import type { Notifier } from '../notifier.ts';
 import {
   createTaskEvent,
-  parseTaskEvent,
   publishTaskEvents,
-  taskChannel,
   taskCreatedEvents,
   taskCreatedNotifications,
   type PublishTaskEventsOptions,
@@ -17,13 +15,18 @@ import {
 } from '../events/task-events.ts';
 import { taskQueryStatements } from '../sql/task-query-statements.ts';
 import type { TaskArgs, TaskKwargs, TaskRegistry } from '../define-tasks.ts';
-import { TaskNotFoundError, TaskValidationError, TaskWorkerError } from '../errors.ts';
+import { TaskNotFoundError } from '../errors.ts';
 import { DEFAULT_SCHEMA } from '../schema-name.ts';
 import { taskStatements } from '../sql/task-statements.ts';
-import { isFinalStatus, taskFromRow, type Task } from '../task.ts';
+import { taskFromRow, type Task } from '../task.ts';
 import { assertTaskId } from '../task-id.ts';
 import { insertTasks, type InsertNotifications } from './insert-tasks.ts';
+import { requeueFinalTask } from './retry-task.ts';
+import { validateTaskBatch } from './validate-task-batch.ts';
+import { waitForCompletion, type WaitOptions } from './wait-for-completion.ts';
 import { TASK_LIMITS, validateTask, type TaskOptions, type ValidatedTask } from '../validate-task.ts';
+
+export type { WaitOptions } from './wait-for-completion.ts';
 
 /** Options of one task, typed from its handler when the client knows the registry. */
 export type CreateTaskOptions<F = (...args: unknown[]) => unknown> = Omit<TaskOptions, 'args' | 'kwargs'> &
@@ -33,11 +36,6 @@ export type CreateTaskOptions<F = (...args: unknown[]) => unknown> = Omit<TaskOp
 export type TaskRequest<R extends TaskRegistry = TaskRegistry> = {
   [N in keyof R & string]: { name: N } & CreateTaskOptions<R[N]>;
 }[keyof R & string];
-
-export interface WaitOptions {
-  /** Seconds to wait before resolving with `null` (default: 30). */
-  timeout?: number;
-}
 
 /** What `createClient` returns. `R` is the registry type for compile-time checks. */
 export interface TaskClient<R extends TaskRegistry = TaskRegistry> {
@@ -95,13 +93,6 @@ export interface TaskClientConfig {
   onNotifyError?: PublishTaskEventsOptions['onError'];
 }
 
-const DEFAULT_WAIT_SECONDS = 30;
-const POLL_FIRST_MS = 25;
-const POLL_MAX_MS = 1000;
-// With a live subscription the task's own event wakes the waiter; this slow poll only covers
-// a message lost in transit (notifications are hints).
-const SUBSCRIBED_POLL_MS = 5000;
-
 /** Builds a client over an injected database. Most code calls `createClient` instead. */
 export function createTaskClient<R extends TaskRegistry = TaskRegistry>(
   config: TaskClientConfig,
@@ -112,43 +103,7 @@ export function createTaskClient<R extends TaskRegistry = TaskRegistry>(
   const maxPayloadBytes = config.maxPayloadBytes ?? TASK_LIMITS.maxPayloadBytes;
   const queries = taskQueryStatements(schema);
   const notifier = config.notifier;
-
-  function publish(events: TaskEvent[]): Promise<void> {
-    if (!notifier || events.length === 0) return Promise.resolve();
-    const published = publishTaskEvents(notifier, schema, events, { onError: config.onNotifyError }).then(
-      () => undefined,
-    );
-    if (!config.waitUntil) return published;
-    config.waitUntil(published);
-    return Promise.resolve();
-  }
-
-  /** Resolves after `ms`, or earlier when `wake()` is called (even just before the wait). */
-  function wakeableSleep() {
-    let wake: (() => void) | undefined;
-    let pending = false;
-    return {
-      wake() {
-        if (wake) wake();
-        else pending = true;
-      },
-      wait(ms: number): Promise<void> {
-        if (pending) {
-          pending = false;
-          return Promise.resolve();
-        }
-        return new Promise<void>((resolve) => {
-          const timer = setTimeout(done, ms);
-          function done() {
-            clearTimeout(timer);
-            wake = undefined;
-            resolve();
-          }
-          wake = done;
-        });
-      },
-    };
-  }
+  const publish = eventPublisher(config, schema);
 
   // A LISTEN/NOTIFY notifier: wake-ups go out inside the insert, with its commit.
   const notifications: InsertNotifications | undefined = notifier?.postgresChannel
@@ -174,32 +129,7 @@ export function createTaskClient<R extends TaskRegistry = TaskRegistry>(
     },
 
     async createTasks(tasks) {
-      if (!Array.isArray(tasks)) {
-        throw new TaskValidationError('INVALID_OPTIONS', 'tasks', 'createTasks expects an array of tasks.');
-      }
-      const validated = tasks.map((entry, index) => {
-        try {
-          if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
-            throw new TaskValidationError(
-              'INVALID_OPTIONS',
-              'options',
-              'each task must be an object with a name.',
-            );
-          }
-          const { name, ...options } = entry as { name: unknown } & TaskOptions;
-          return validateTask(name, options, maxPayloadBytes);
-        } catch (error) {
-          if (error instanceof TaskValidationError) {
-            throw new TaskValidationError(
-              error.code,
-              `tasks[${index}].${error.field}`,
-              `tasks[${index}]: ${error.message}`,
-            );
-          }
-          throw error;
-        }
-      });
-      return await insert(validated);
+      return await insert(validateTaskBatch(tasks, maxPayloadBytes));
     },
 
     async getTask(id) {
@@ -216,91 +146,35 @@ export function createTaskClient<R extends TaskRegistry = TaskRegistry>(
     },
 
     async retryTask(id) {
-      let row: Row | undefined;
-      try {
-        [row] = (await db.query(queries.taskRetry, [assertTaskId(id)])).rows;
-      } catch (error) {
-        if (error instanceof DatabaseError && error.code === SqlState.uniqueViolation) {
-          throw new TaskWorkerError(
-            'UNIQUE_KEY_CONFLICT',
-            `Task ${id} cannot be retried: another unfinished task has its uniqueKey.`,
-          );
-        }
-        throw error;
-      }
-      if (!row) throw new TaskNotFoundError(id);
-      const task = taskFromRow(row);
-      if (row.changed !== true) {
-        throw new TaskWorkerError(
-          'TASK_NOT_FINAL',
-          isFinalStatus(task.status)
-            ? `Task ${id} changed while it was being retried; try again.`
-            : `Task ${id} is ${task.status}; only COMPLETED, FAILED or CANCELLED tasks can be retried.`,
-        );
-      }
+      const task = await requeueFinalTask(db, queries.taskRetry, id);
       await publish([createTaskEvent('task_requeued', task)]);
       return task;
     },
 
     async waitForCompletion(id, options = {}) {
-      const seconds = options.timeout ?? DEFAULT_WAIT_SECONDS;
-      if (typeof seconds !== 'number' || !(seconds >= 0) || !Number.isFinite(seconds)) {
-        throw new TaskValidationError(
-          'INVALID_TIMEOUT',
-          'timeout',
-          `timeout must be a number of seconds >= 0, got ${String(seconds)}.`,
-        );
-      }
-      assertTaskId(id);
-      const deadline = Date.now() + seconds * 1000;
-      const sleeper = wakeableSleep();
-      // Subscribe before the first read: an event that lands in between wakes the next read.
-      let live = false;
-      let unsubscribe: Unsubscribe | undefined;
-      if (notifier) {
-        live = true;
-        try {
-          unsubscribe = await notifier.subscribe(
-            taskChannel(schema, id),
-            (message) => {
-              if (parseTaskEvent(message)?.taskId === id) sleeper.wake();
-            },
-            {
-              onStatus(status) {
-                live = status === 'connected';
-                // Back after a gap: messages may have been missed, so read again.
-                if (live) sleeper.wake();
-              },
-            },
-          );
-        } catch {
-          live = false;
-        }
-      }
-      try {
-        let delay = POLL_FIRST_MS;
-        for (;;) {
-          const row = await getRow(id);
-          if (!row) throw new TaskNotFoundError(id);
-          const task = taskFromRow(row);
-          if (isFinalStatus(task.status)) return task;
-          const left = deadline - Date.now();
-          if (left <= 0) return null;
-          if (live) {
-            await sleeper.wait(Math.min(SUBSCRIBED_POLL_MS, left));
-          } else {
-            await sleeper.wait(Math.min(delay, left));
-            delay = Math.min(delay * 1.5, POLL_MAX_MS);
-          }
-        }
-      } finally {
-        await unsubscribe?.().catch(() => undefined);
-      }
+      return await waitForCompletion({ schema, notifier, getRow }, id, options);
     },
 
     async close() {
       if (config.ownsNotifier) await notifier?.close();
       if (config.ownsDatabase) await db.close();
     },
+  };
+}
+
+/**
+ * Publishes task events after a commit: awaited, or handed to `config.waitUntil`; a no-op
+ * without a notifier. A failed publish goes to `config.onNotifyError`, never to the caller.
+ */
+function eventPublisher(config: TaskClientConfig, schema: string): (events: TaskEvent[]) => Promise<void> {
+  const notifier = config.notifier;
+  return (events) => {
+    if (!notifier || events.length === 0) return Promise.resolve();
+    const published = publishTaskEvents(notifier, schema, events, { onError: config.onNotifyError }).then(
+      () => undefined,
+    );
+    if (!config.waitUntil) return published;
+    config.waitUntil(published);
+    return Promise.resolve();
   };
 }

@@ -23,6 +23,12 @@ const backoff = (retryCount: string, base: string, cap: string) =>
 const position = (alias = '') =>
   `(case when ${alias}retry_count = 0 then ${alias}created_at else ${alias}run_at end)`;
 
+// The error history after one more error: the last ERROR_HISTORY_LENGTH entries.
+const history = (attempt: string, message: string, type: string, now: string) =>
+  `jsonb_path_query_array(t.error_history || jsonb_build_array(jsonb_build_object(
+       'attempt', ${attempt}, 'message', left(${message}, 2000), 'type', ${type}, 'at', ${now})),
+       '$[last-${ERROR_HISTORY_LENGTH - 1} to last]')`;
+
 export interface WorkerStatements {
   /**
    * Claims up to $1 due `PENDING` tasks in priority / queue-position order for worker $2 with
@@ -79,6 +85,11 @@ export interface WorkerStatements {
 /** Builds the executor statements for `schema`. */
 export function workerStatements(schema: string): WorkerStatements {
   const tasks = `${quoteSchema(schema)}.tasks`;
+  return { ...claimStatements(tasks), ...writeBackStatements(tasks), ...maintenanceStatements(tasks) };
+}
+
+/** The claim, for all queues or some; `tasks` is the quoted table. */
+function claimStatements(tasks: string): Pick<WorkerStatements, 'taskClaim' | 'taskClaimForQueues'> {
   // `id = any(array(...))` rather than a join with a CTE: with tens of thousands pending the
   // planner hash-joined the CTE against the whole table (measured ~5 of 10 ms per 500-task
   // claim); the array form always looks rows up by primary key.
@@ -102,13 +113,20 @@ where t.id = any(array(
 returning t.id, t.name, t.args::text as args_json, t.kwargs::text as kwargs_json, t.queue, t.priority,
           t.timeout, t.attempt, t.max_retries,
           (extract(epoch from ${position('t.')}) * 1000000)::int8 as position_us`;
-  const history = (attempt: string, message: string, type: string, now: string) =>
-    `jsonb_path_query_array(t.error_history || jsonb_build_array(jsonb_build_object(
-       'attempt', ${attempt}, 'message', left(${message}, 2000), 'type', ${type}, 'at', ${now})),
-       '$[last-${ERROR_HISTORY_LENGTH - 1} to last]')`;
   return {
     taskClaim: claim(''),
     taskClaimForQueues: claim(' and queue = any($6::text[])'),
+  };
+}
+
+/** What a worker writes while it holds tasks: leases, outcomes, put-backs, progress. */
+function writeBackStatements(
+  tasks: string,
+): Pick<
+  WorkerStatements,
+  'taskHeartbeat' | 'taskCompleteMany' | 'taskFailMany' | 'taskPutBack' | 'taskProgress'
+> {
+  return {
     taskHeartbeat: `
 update ${tasks} t
 set lease_until = coalesce($5::timestamptz, now()) + make_interval(secs => $4::float8)
@@ -154,6 +172,18 @@ set status = 'PENDING', worker_id = null, lease_until = null, started_at = null,
 from unnest($1::text[], $2::int[]) as owned(id, attempt)
 where t.id = owned.id and t.attempt = owned.attempt and t.worker_id = $3 and t.status = 'PROGRESS'
 returning t.id, t.queue, t.name, t.attempt`,
+    taskProgress: `
+update ${tasks} t set progress = $4::jsonb
+where t.id = $1 and t.attempt = $2 and t.worker_id = $3 and t.status = 'PROGRESS'
+returning t.id`,
+  };
+}
+
+/** The maintainer's statements: expired leases, planner statistics, retention. */
+function maintenanceStatements(
+  tasks: string,
+): Pick<WorkerStatements, 'taskSweepExpired' | 'taskTableAnalyze' | 'taskDeleteFinished'> {
+  return {
     taskSweepExpired: `
 with expired as (
   select id from ${tasks}
@@ -187,9 +217,5 @@ where id in (
   limit $2
 )
 returning id`,
-    taskProgress: `
-update ${tasks} t set progress = $4::jsonb
-where t.id = $1 and t.attempt = $2 and t.worker_id = $3 and t.status = 'PROGRESS'
-returning t.id`,
   };
 }
