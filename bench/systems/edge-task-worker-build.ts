@@ -34,7 +34,7 @@ export interface EdgeTaskWorkerBuild {
   createRedisNotifier: RedisNotifierModule['createRedisNotifier'];
 }
 
-const DIST = new URL('../../dist', import.meta.url);
+const DIST = new URL('../../dist/', import.meta.url);
 
 /** The build's command line entry (`main(argv)`), for worker processes. */
 export const BUILT_CLI_PATH = fileURLToPath(new URL('worker/cli/cli.js', DIST));
