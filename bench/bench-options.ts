@@ -31,8 +31,12 @@ export interface BenchSizes {
   /** Jobs enqueued in bulk calls of `bulkBatch`. */
   bulkJobs: number;
   bulkBatch: number;
-  /** Table sizes of the claim-cost workload. */
-  claimTableSizes: number[];
+  /**
+   * Backlogs of the claim-cost workload: a table per entry, holding beside the due tasks that
+   * many delayed tasks, that many due tasks of another queue and that many finished tasks (0:
+   * only the due tasks, the baseline).
+   */
+  claimBacklogs: number[];
   /** Claims timed per table size and repetition. */
   claims: number;
   /** Jobs each worker process drains in the memory workload. */
@@ -47,7 +51,7 @@ export const FULL_SIZES: BenchSizes = {
   singleJobs: 1_000,
   bulkJobs: 20_000,
   bulkBatch: 1_000,
-  claimTableSizes: [10_000, 100_000, 1_000_000],
+  claimBacklogs: [0, 100_000, 1_000_000],
   claims: 200,
   memoryJobs: 2_000,
 };
@@ -60,7 +64,7 @@ export const QUICK_SIZES: BenchSizes = {
   singleJobs: 300,
   bulkJobs: 5_000,
   bulkBatch: 1_000,
-  claimTableSizes: [10_000, 100_000],
+  claimBacklogs: [0, 100_000],
   claims: 200,
   memoryJobs: 2_000,
 };

@@ -26,6 +26,6 @@ for (const summary of file.summaries) {
   );
 }
 if (file.claimCost)
-  sections.push(`### Claim cost as the table grows\n\n${formatClaimCost(file.claimCost, 'markdown')}`);
+  sections.push(`### Claim cost against a backlog\n\n${formatClaimCost(file.claimCost, 'markdown')}`);
 if (file.memory) sections.push(`### Worker memory\n\n${formatWorkerMemory(file.memory, 'markdown')}`);
 console.log(sections.join('\n\n'));

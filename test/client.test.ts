@@ -56,6 +56,7 @@ describe('createTask through the real neon() client', () => {
         'finished_at',
         'id',
         'kwargs',
+        'lease_token',
         'lease_until',
         'max_retries',
         'name',

@@ -43,19 +43,21 @@ async function claimed(queue: string, count: number) {
   return tasks;
 }
 
-const complete = (task: { id: string; attempt: number }, value: unknown): WriteBack => ({
+const complete = (task: { id: string; attempt: number; token?: string }, value: unknown): WriteBack => ({
   kind: 'complete',
   id: task.id,
   attempt: task.attempt,
+  token: task.token ?? 'none',
   name: 'app.x',
   json: JSON.stringify(value),
   duration: 0.01,
 });
 
-const fail = (task: { id: string; attempt: number }, message: string): WriteBack => ({
+const fail = (task: { id: string; attempt: number; token: string }, message: string): WriteBack => ({
   kind: 'fail',
   id: task.id,
   attempt: task.attempt,
+  token: task.token,
   name: 'app.x',
   error: { message, type: 'Error', stack: null, nonRetryable: false },
   duration: 0.01,
@@ -284,7 +286,15 @@ describe('close', () => {
         onLanded: () => undefined,
         onError: () => failures++,
       });
-      completer.add({ kind: 'complete', id: 'a'.repeat(22), attempt: 1, name: 'x', json: '1', duration: 0 });
+      completer.add({
+        kind: 'complete',
+        id: 'a'.repeat(22),
+        attempt: 1,
+        token: 'none',
+        name: 'x',
+        json: '1',
+        duration: 0,
+      });
       while (failures === 0) await new Promise((resolve) => setTimeout(resolve, 10));
       ${body}
     `;

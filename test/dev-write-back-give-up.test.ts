@@ -32,6 +32,7 @@ describe('write-back at shutdown, with the database gone', () => {
       kind: 'complete',
       id: 'a'.repeat(22),
       attempt: 1,
+      token: 'none',
       name: 'app.tasks.x',
       json: '1',
       duration: 0.1,

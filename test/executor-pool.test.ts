@@ -28,6 +28,7 @@ const sleepTask = (i: number, ms: number): ThreadTask => ({
   argsJson: JSON.stringify([ms]),
   kwargsJson: '{}',
   attempt: 1,
+  token: `sleep-${i}`,
 });
 
 /** A task that holds its thread until the test aborts it (test.sleep honours its AbortSignal). */
@@ -37,6 +38,7 @@ const holdTask = (id: string): ThreadTask => ({
   argsJson: JSON.stringify([600_000]),
   kwargsJson: '{}',
   attempt: 1,
+  token: id,
 });
 
 /** Ids of the tasks that have started, in order: each appends to EXEC_LOG as it starts. */
@@ -97,6 +99,7 @@ describe('execution thread pool', () => {
       argsJson: JSON.stringify(['from a later thread']),
       kwargsJson: '{}',
       attempt: 1,
+      token: 'fail-1',
     };
     const outcome = await pool.run(failing, 10);
     expect(pool.threads).toBeGreaterThan(1);
@@ -121,6 +124,7 @@ describe('execution thread pool', () => {
       argsJson: '[]',
       kwargsJson: '{}',
       attempt: 1,
+      token: id,
     });
     // Teach the pool that tasks are sub-millisecond, so it queues many per thread.
     await Promise.all(Array.from({ length: 400 }, (_, i) => pool!.run(noop(`warm-${i}`), 10)));
@@ -150,6 +154,7 @@ describe('execution thread pool', () => {
       argsJson: JSON.stringify([value, i]),
       kwargsJson: JSON.stringify({ [value.slice(0, 20)]: value }),
       attempt: i + 1,
+      token: `echo-${i}`,
     }));
     const outcomes = await Promise.all(tasks.map((task) => pool!.run(task, 10)));
     outcomes.forEach((outcome, i) => {

@@ -232,7 +232,10 @@ describe('POST /tasks/:id/retry', () => {
     expect(pending.status).toBe(409);
     expect(pending.body.error.code).toBe('TASK_NOT_FINAL');
     expect(pending.body.error.message).toContain('PENDING');
-    await setRow(task.id, `status = 'PROGRESS', worker_id = 'w1', attempt = 1, started_at = now()`);
+    await setRow(
+      task.id,
+      `status = 'PROGRESS', worker_id = 'w1', attempt = 1, started_at = now(), lease_until = now() + interval '1 minute'`,
+    );
     expect((await call('POST', `/tasks/${task.id}/retry`)).status).toBe(409);
     const { rows } = await t.db.query(`select status, worker_id from ${t.schema}.tasks where id = $1`, [
       task.id,

@@ -262,7 +262,7 @@ describe('overview', () => {
         if (status === 'PROGRESS') {
           await setRow(
             tasks[i]!.id,
-            `status = 'PROGRESS', worker_id = 'w1', attempt = 1, started_at = now()`,
+            `status = 'PROGRESS', worker_id = 'w1', attempt = 1, started_at = now(), lease_until = now() + interval '1 minute'`,
           );
         } else if (status !== 'PENDING') {
           await setRow(tasks[i]!.id, `status = '${status}', finished_at = now()`);

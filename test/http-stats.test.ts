@@ -22,9 +22,10 @@ async function stats(): Promise<StatsJson> {
 /** Inserts `count` tasks straight into the table, finished `finishedAgo` ago when given. */
 async function insert(queue: string, status: string, count: number, finishedAgo?: string): Promise<void> {
   await t.db.query(
-    `insert into ${t.schema}.tasks (id, name, queue, status, worker_id, finished_at)
+    `insert into ${t.schema}.tasks (id, name, queue, status, worker_id, lease_until, finished_at)
      select md5(random()::text || g)::text, 'app.tasks.stats', $1, $2,
             case when $2 = 'PROGRESS' then 'w1' end,
+            case when $2 = 'PROGRESS' then now() + interval '1 minute' end,
             case when $3::interval is not null then now() - $3::interval end
      from generate_series(1, $4) g`,
     [queue, status, finishedAgo ?? null, count],

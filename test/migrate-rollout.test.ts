@@ -221,9 +221,12 @@ describe('migration markers', () => {
     }
   });
 
-  it('the shipped migrations are all transactional and compatible', () => {
+  it('the shipped migrations carry the markers they need, and only those', () => {
+    // 3 builds the claim indexes concurrently; 4 adds the lease token older workers ignore.
+    const outsideTransaction = new Set([3]);
+    const breaking = new Set([4]);
     expect(migrations.map((m) => [m.id, m.transaction, m.breaking])).toEqual(
-      migrations.map((m) => [m.id, true, false]),
+      migrations.map((m) => [m.id, !outsideTransaction.has(m.id), breaking.has(m.id)]),
     );
   });
 });

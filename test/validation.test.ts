@@ -67,6 +67,15 @@ const cases: Case[] = [
   ['fractional timeout', 'ok', { timeout: 1.5 }, 'INVALID_TIMEOUT', /got 1.5/],
   ['timeout over the maximum', 'ok', { timeout: 604_801 }, 'INVALID_TIMEOUT', /got 604801/],
   ['timeout as a string', 'ok', { timeout: '30' }, 'INVALID_TIMEOUT', /got 30/],
+  // Found by the HTTP fuzz test: String() of this value throws, which answered 500.
+  ['timeout that cannot be printed', 'ok', { timeout: [{ toString: 1 }] }, 'INVALID_TIMEOUT', /got an array/],
+  [
+    'runAt that cannot be printed',
+    'ok',
+    { runAt: { valueOf: 1, toString: 1 } },
+    'INVALID_RUN_AT',
+    /got an object/,
+  ],
   [
     'invalid runAt string',
     'ok',

@@ -71,12 +71,13 @@ describe('draining', () => {
     expect(completed).toHaveLength(5000);
   }, 90_000);
 
-  it('a lone worker at concurrency 1 runs by priority, then creation order, delayed tasks by creation', async () => {
+  it('a lone worker at concurrency 1 runs by priority, then creation order, delayed tasks by due time', async () => {
     await t.db.query(`delete from ${t.schema}.tasks`);
     const client = createTaskClient({ database: t.db, schema: t.schema });
     const made: Record<string, string> = {};
-    // Created first but due later: once due, it goes by its creation time.
-    made.delayed = (await client.createTask('test.noop', { runAt: new Date(Date.now() + 300) })).id;
+    // Created first but due later: it joins the queue when it becomes due, after the tasks
+    // created before that (all the others here, created well within the second).
+    made.delayed = (await client.createTask('test.noop', { runAt: new Date(Date.now() + 1000) })).id;
     made.a = (await client.createTask('test.noop')).id;
     made.high1 = (await client.createTask('test.noop', { priority: 5 })).id;
     made.b = (await client.createTask('test.noop')).id;
@@ -108,10 +109,10 @@ describe('draining', () => {
     expect(order).toEqual([
       made.high1,
       made.high2,
-      made.delayed,
       made.a,
       made.b,
       ...batch.map((task) => task.id),
+      made.delayed,
       made.low,
     ]);
   }, 30_000);

@@ -1,7 +1,8 @@
 /**
  * Leases: kill -9 a worker mid-task and another worker runs the task again after the lease
  * expires; the dead attempt's late completion is refused by fencing; heartbeats keep a long
- * task's lease alive; a claim (committed asynchronously) lost in a crash only means a re-run.
+ * task's lease alive; a claim (committed asynchronously) lost in a crash only means a re-run
+ * (the same worker claiming it again is covered in fence-token.test.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { createTaskClient } from '../src/core/service/task-client.ts';
@@ -25,6 +26,12 @@ describe('crash recovery', () => {
       const row = await client.getTask(task.id);
       return row?.status === 'PROGRESS' ? row : undefined;
     });
+    const { rows: held } = await t.db.query(
+      `select lease_token::text as token from ${t.schema}.tasks where id = $1 and attempt = 1`,
+      [task.id],
+    );
+    const deadToken = held[0]?.token as string;
+    expect(deadToken).toMatch(/^[0-9a-f-]{36}$/);
     first.child.kill('SIGKILL');
     expect(await first.exited).toBe('SIGKILL');
     const killedAt = Date.now();
@@ -46,7 +53,7 @@ describe('crash recovery', () => {
     // The dead attempt's result arrives late: fencing refuses it and changes nothing.
     const sql = workerStatements(t.schema);
     const late = await t.db.query(sql.taskCompleteMany, [
-      JSON.stringify([{ id: task.id, attempt: 1, result: 'late', duration: 9 }]),
+      JSON.stringify([{ id: task.id, attempt: 1, token: deadToken, result: 'late', duration: 9 }]),
       running.workerId,
       null,
     ]);
@@ -56,6 +63,7 @@ describe('crash recovery', () => {
         {
           id: task.id,
           attempt: 1,
+          token: deadToken,
           error: 'late',
           error_type: 'Error',
           error_stack: null,
@@ -80,6 +88,7 @@ describe('crash recovery', () => {
     const task = await client.createTask('test.noop');
     const sql = workerStatements(t.schema);
     const claimParams = (workerId: string) => [10, workerId, 30, 3, null];
+    let lostToken: string | undefined;
     const session = await t.db.pool.connect();
     try {
       // Inside the claim's own transaction synchronous_commit is off; the session keeps its own.
@@ -87,6 +96,7 @@ describe('crash recovery', () => {
       await session.query('begin');
       const lost = await session.query(sql.taskClaim, claimParams('w-lost'));
       expect(lost.rows.map((row) => [row.id, row.attempt])).toEqual([[task.id, 1]]);
+      lostToken = lost.rows[0].lease_token;
       expect((await session.query('show synchronous_commit')).rows[0].synchronous_commit).toBe('off');
       // What a crash before the WAL reached the disk does to an asynchronous commit.
       await session.query('rollback');
@@ -99,14 +109,15 @@ describe('crash recovery', () => {
     // Another worker claims it again at the same attempt number; the lost run cannot complete it.
     const again = await t.db.query(sql.taskClaim, claimParams('w-next'));
     expect(again.rows.map((row) => [row.id, row.attempt])).toEqual([[task.id, 1]]);
-    const complete = (workerId: string, result: number) =>
+    const complete = (workerId: string, token: string, result: number) =>
       t.db.query(sql.taskCompleteMany, [
-        JSON.stringify([{ id: task.id, attempt: 1, result, duration: 0.001 }]),
+        JSON.stringify([{ id: task.id, attempt: 1, token, result, duration: 0.001 }]),
         workerId,
         null,
       ]);
-    expect((await complete('w-lost', 1)).rowCount).toBe(0);
-    expect((await complete('w-next', 2)).rowCount).toBe(1);
+    expect(lostToken).toMatch(/^[0-9a-f-]{36}$/);
+    expect((await complete('w-lost', lostToken!, 1)).rowCount).toBe(0);
+    expect((await complete('w-next', again.rows[0]!.lease_token as string, 2)).rowCount).toBe(1);
     expect(await client.getTask(task.id)).toMatchObject({
       status: 'COMPLETED',
       result: 2,

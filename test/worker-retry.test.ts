@@ -18,12 +18,17 @@ async function claim(now: Date, limit = 10, defaultRetries = 0) {
   return rows;
 }
 
+/** Fails the run that holds task `id` now (with its claim's lease token) at `attempt`. */
 async function fail(id: string, attempt: number, now: Date, retryable = true) {
+  const held = await t.db.query(`select lease_token::text as token from ${t.schema}.tasks where id = $1`, [
+    id,
+  ]);
   const { rows } = await t.db.query(sql().taskFailMany, [
     JSON.stringify([
       {
         id,
         attempt,
+        token: held.rows[0]?.token,
         error: `boom ${attempt}`,
         error_type: 'Error',
         error_stack: 'Error: boom',
@@ -96,33 +101,54 @@ describe('retry back-off (injected clock)', () => {
     expect(await fail(task.id, 1, now, false)).toMatchObject({ status: 'FAILED' });
   });
 
-  it('orders claims: priority, then queue position (fresh by creation, retries by due time)', async () => {
-    await t.db.query(`delete from ${t.schema}.tasks`);
-    const base = Date.parse('2030-01-01T00:00:00Z');
-    const at = (s: number) => new Date(base + s * 1000).toISOString();
-    const rows: Array<[string, number, number, string, string]> = [
-      // id, priority, retry_count, created_at, run_at
-      ['aaaaaaaaaaaaaaaaaaaaa1', 0, 0, at(10), at(10)], // fresh, created 10
-      ['aaaaaaaaaaaaaaaaaaaaa2', 0, 1, at(0), at(15)], // retry due at 15: after fresh created before 15
-      ['aaaaaaaaaaaaaaaaaaaaa3', 0, 0, at(20), at(20)], // fresh, created 20
-      ['aaaaaaaaaaaaaaaaaaaaa4', 0, 1, at(1), at(5)], // retry due at 5: before fresh created 10
-      ['aaaaaaaaaaaaaaaaaaaaa5', 1, 0, at(30), at(30)], // higher priority first
-      ['aaaaaaaaaaaaaaaaaaaaa6', 0, 0, at(2), at(25)], // delayed fresh: by creation once due
-      ['aaaaaaaaaaaaaaaaaaaaa7', 9, 0, at(0), at(99)], // not due yet
-    ];
-    for (const [id, priority, retryCount, createdAt, runAt] of rows) {
+  // A task's queue position is when it joined the due tasks: greatest(created_at, run_at).
+  const orderCases = [
+    { name: 'all queues', queues: undefined },
+    { name: 'some queues (merged across them)', queues: ['x', 'y'] },
+  ];
+  it.each(orderCases)(
+    'orders claims of $name: priority, then queue position (fresh by creation, delayed and retries by due time)',
+    async ({ queues }) => {
+      await t.db.query(`delete from ${t.schema}.tasks`);
+      const base = Date.parse('2030-01-01T00:00:00Z');
+      const at = (s: number) => new Date(base + s * 1000).toISOString();
+      const rows: Array<[string, number, number, string, string, string]> = [
+        // id, priority, retry_count, created_at, run_at, queue
+        ['aaaaaaaaaaaaaaaaaaaaa1', 0, 0, at(10), at(10), 'x'], // fresh, created 10
+        ['aaaaaaaaaaaaaaaaaaaaa2', 0, 1, at(0), at(15), 'y'], // retry due at 15: after fresh created before 15
+        ['aaaaaaaaaaaaaaaaaaaaa3', 0, 0, at(20), at(20), 'x'], // fresh, created 20
+        ['aaaaaaaaaaaaaaaaaaaaa4', 0, 1, at(1), at(5), 'y'], // retry due at 5: before fresh created 10
+        ['aaaaaaaaaaaaaaaaaaaaa5', 1, 0, at(30), at(30), 'y'], // higher priority first
+        ['aaaaaaaaaaaaaaaaaaaaa6', 0, 0, at(2), at(25), 'x'], // delayed fresh: by due time (25), like a retry
+        ['aaaaaaaaaaaaaaaaaaaaa7', 9, 0, at(0), at(99), 'x'], // not due yet
+        ['aaaaaaaaaaaaaaaaaaaaa8', 0, 0, at(12), at(3), 'y'], // runAt before creation: by creation (12)
+        ['aaaaaaaaaaaaaaaaaaaaa9', 0, 1, at(4), at(22), 'y'], // retry due at 22: before the delayed task due at 25
+        ['aaaaaaaaaaaaaaaaaaaaaz', 0, 0, at(6), at(6), 'x'], // fresh, created 6
+      ];
+      for (const [id, priority, retryCount, createdAt, runAt, queue] of rows) {
+        await t.db.query(
+          `insert into ${t.schema}.tasks (id, name, priority, retry_count, max_retries, created_at, run_at, queue) values ($1, 'test.noop', $2, $3, 3, $4, $5, $6)`,
+          [id, priority, retryCount, createdAt, runAt, queue],
+        );
+      }
+      // Another queue's tasks, due and at a higher priority: only a claim for all queues takes them.
       await t.db.query(
-        `insert into ${t.schema}.tasks (id, name, priority, retry_count, max_retries, created_at, run_at) values ($1, 'test.noop', $2, $3, 3, $4, $5)`,
-        [id, priority, retryCount, createdAt, runAt],
+        `insert into ${t.schema}.tasks (id, name, priority, created_at, run_at, queue) values ('bbbbbbbbbbbbbbbbbbbbb0', 'test.noop', 7, $1, $1, 'other')`,
+        [at(40)],
       );
-    }
-    const claimed: string[] = [];
-    for (let i = 0; i < 7; i++) {
-      const [row] = await claim(new Date(base + 50_000), 1);
-      if (row) claimed.push((row.id as string).slice(-1));
-    }
-    expect(claimed).toEqual(['5', '6', '4', '1', '2', '3']);
-  });
+      const now = new Date(base + 50_000).toISOString();
+      const claimed: string[] = [];
+      for (let i = 0; i < 12; i++) {
+        const {
+          rows: [row],
+        } = queues
+          ? await t.db.query(sql().taskClaimForQueues, [1, 'w1', 30, 0, now, queues])
+          : await t.db.query(sql().taskClaim, [1, 'w1', 30, 0, now]);
+        if (row) claimed.push((row.id as string).slice(-1));
+      }
+      expect(claimed).toEqual([...(queues ? [] : ['0']), '5', '4', 'z', '1', '8', '2', '3', '9', '6']);
+    },
+  );
 });
 
 describe('--retry', () => {

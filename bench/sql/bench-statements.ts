@@ -74,26 +74,38 @@ where name = $1 and state in ('created', 'retry', 'active', 'failed')) as draine
 }
 
 /**
- * Fills an empty edge-task-worker `tasks` table with $1 rows: all but the last $2 `COMPLETED`
- * (finished, as a long-running queue looks), the last $2 `PENDING`, in creation order.
- * One statement with generate_series: about 10 s for 1M rows on the 2-core bench machine.
+ * Fills an empty edge-task-worker `tasks` table for the claim-cost workload: $1 each of
+ * finished tasks (`COMPLETED`), delayed tasks of queue `default` (created two days ago, due
+ * tomorrow), and due tasks of queue `other` (created half an hour ago, after the rest), then
+ * $2 due tasks of queue `default` (created an hour ago, the oldest due). A worker with
+ * `--queues default` claims only the last $2; so does one for all queues, until it has claimed
+ * them. One statement with generate_series: about 10 s per 1M rows on the 2-core bench machine.
  */
 export function claimCostFill(schema: string): string {
   return `
 insert into ${benchSchema(schema)}.tasks
-  (id, name, kwargs, status, created_at, run_at, started_at, finished_at, updated_at, attempt, worker_id, result, duration)
+  (id, name, kwargs, status, queue, created_at, run_at, started_at, finished_at, updated_at, attempt, worker_id, result, duration)
 select lpad(i::text, 22, '0'), 'bench.noop', jsonb_build_object('i', i),
-       case when i <= $1::int - $2::int then 'COMPLETED' else 'PENDING' end,
-       now() - make_interval(secs => ($1::int - i) / 1000.0),
-       now() - make_interval(secs => ($1::int - i) / 1000.0),
-       case when i <= $1::int - $2::int then now() end,
-       case when i <= $1::int - $2::int then now() end,
+       case when kind = 'finished' then 'COMPLETED' else 'PENDING' end,
+       case when kind = 'other' then 'other' else 'default' end,
+       case kind when 'finished' then now() - interval '3 days' + make_interval(secs => i / 1000.0)
+                 when 'delayed' then now() - interval '2 days' + make_interval(secs => (i - $1::int) / 1000.0)
+                 when 'other' then now() - interval '30 minutes' + make_interval(secs => (i - 2 * $1::int) / 1000000.0)
+                 else now() - interval '1 hour' + make_interval(secs => (i - 3 * $1::int) / 1000.0) end,
+       case kind when 'finished' then now() - interval '3 days' + make_interval(secs => i / 1000.0)
+                 when 'delayed' then now() + interval '1 day'
+                 when 'other' then now() - interval '30 minutes' + make_interval(secs => (i - 2 * $1::int) / 1000000.0)
+                 else now() - interval '1 hour' + make_interval(secs => (i - 3 * $1::int) / 1000.0) end,
+       case when kind = 'finished' then now() end,
+       case when kind = 'finished' then now() end,
        now(),
-       case when i <= $1::int - $2::int then 1 else 0 end,
-       case when i <= $1::int - $2::int then 'bench-seed' end,
-       case when i <= $1::int - $2::int then 'null'::jsonb end,
-       case when i <= $1::int - $2::int then 0.0001 end
-from generate_series(1, $1::int) as i`;
+       case when kind = 'finished' then 1 else 0 end,
+       case when kind = 'finished' then 'bench-seed' end,
+       case when kind = 'finished' then 'null'::jsonb end,
+       case when kind = 'finished' then 0.0001 end
+from generate_series(1, 3 * $1::int + $2::int) as i,
+     lateral (select case when i <= $1::int then 'finished' when i <= 2 * $1::int then 'delayed'
+                          when i <= 3 * $1::int then 'other' else 'due' end as kind) as k`;
 }
 
 /** Refreshes the planner statistics of the tasks table (the worker does this at start too). */

@@ -116,6 +116,14 @@ export function validateTaskName(name: unknown): string {
   return name as string;
 }
 
+/** A short, safe description of any value for an error message (String() throws on some). */
+function describeValue(value: unknown): string {
+  if (typeof value === 'string') return value.length > 50 ? `${value.slice(0, 50)}…` : value;
+  if (value === null || typeof value !== 'object') return String(value);
+  if (value instanceof Date) return String(value);
+  return Array.isArray(value) ? 'an array' : 'an object';
+}
+
 function checkInteger(
   value: unknown,
   field: string,
@@ -124,7 +132,7 @@ function checkInteger(
   max: number,
 ) {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    invalid(code, field, `${field} must be an integer from ${min} to ${max}, got ${String(value)}.`);
+    invalid(code, field, `${field} must be an integer from ${min} to ${max}, got ${describeValue(value)}.`);
   }
   return value;
 }
@@ -135,7 +143,7 @@ function checkRunAt(value: unknown): string {
     invalid(
       'INVALID_RUN_AT',
       'runAt',
-      `runAt must be a valid Date or ISO 8601 string, got ${String(value)}.`,
+      `runAt must be a valid Date or ISO 8601 string, got ${describeValue(value)}.`,
     );
   }
   // Postgres timestamps hold years 1-9999; JS dates reach far beyond.
@@ -258,7 +266,7 @@ function checkSchedule(opts: Record<string, unknown>): { runAt: string | null; d
       invalid(
         'INVALID_DELAY',
         'delay',
-        `delay must be a number of seconds from 0 to ${TASK_LIMITS.maxDelay}, got ${String(opts.delay)}.`,
+        `delay must be a number of seconds from 0 to ${TASK_LIMITS.maxDelay}, got ${describeValue(opts.delay)}.`,
       );
     }
     delay = opts.delay;

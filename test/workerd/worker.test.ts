@@ -141,4 +141,18 @@ describe('inside workerd', () => {
     const health = await self.fetch('http://worker/healthz');
     expect(health.status).toBe(200);
   });
+
+  // Last in the file: it locks this client out of the isolate's API.
+  it('keeps one login throttle for the isolate: wrong tokens across requests end in 429', async () => {
+    const wrong = { authorization: 'Bearer not-the-token' };
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++)
+      statuses.push((await self.fetch('http://worker/tasks', { headers: wrong })).status);
+    expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
+    const locked = await self.fetch('http://worker/tasks', {
+      headers: { authorization: `Bearer ${bindings.TASK_WORKER_API_TOKEN}` },
+    });
+    expect(locked.status).toBe(429);
+    expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
 });

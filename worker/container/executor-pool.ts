@@ -124,18 +124,18 @@ export class ExecutorPool implements Executor {
     });
   }
 
-  abort(id: string, reason: string, graceMs: number = this.killGraceMs): void {
-    const waiting = this.backlog.findIndex((run) => run.task.id === id);
+  abort(token: string, reason: string, graceMs: number = this.killGraceMs): void {
+    const waiting = this.backlog.findIndex((run) => run.task.token === token);
     if (waiting >= 0) {
       const [run] = this.backlog.splice(waiting, 1);
       run?.resolve({ ok: false, error: abortError(reason), duration: 0, aborted: true });
       return;
     }
     for (const slot of this.slots) {
-      const index = slot.runs.findIndex((run) => run.task.id === id);
+      const index = slot.runs.findIndex((run) => run.task.token === token);
       if (index < 0) continue;
       const run = slot.runs[index]!;
-      slot.thread.postMessage({ type: 'abort', id, reason });
+      slot.thread.postMessage({ type: 'abort', token, reason });
       if (index === 0) {
         this.end(slot, { error: abortError(reason), aborted: true }, graceMs);
       } else {
@@ -192,6 +192,7 @@ export class ExecutorPool implements Executor {
         argsJson: task.argsJson,
         kwargsJson: task.kwargsJson,
         attempt: task.attempt,
+        token: task.token,
       }));
       slot.thread.postMessage({ type: 'run', tasks: encodeBatch(tasks) });
       if (wasIdle) this.startHead(slot);
@@ -270,14 +271,14 @@ export class ExecutorPool implements Executor {
       slot.releaseTimer = undefined;
       if (slot.runs[0] !== head || slot.runs.length < 2 || slot.releasing || slot.killTimer) return;
       slot.releasing = true;
-      slot.thread.postMessage({ type: 'release', ids: slot.runs.slice(1).map((run) => run.task.id) });
+      slot.thread.postMessage({ type: 'release', tokens: slot.runs.slice(1).map((run) => run.task.token) });
     }, wait);
     slot.releaseTimer.unref();
   }
 
   /** The thread handed back tasks it had not started: they wait for another thread. */
-  private onReleased(slot: Slot, ids: readonly string[]): void {
-    const moved = takeReleased(slot, ids);
+  private onReleased(slot: Slot, tokens: readonly string[]): void {
+    const moved = takeReleased(slot, tokens);
     if (moved.length === 0) return;
     this.backlog.unshift(...moved);
     this.schedulePump();
@@ -289,7 +290,7 @@ export class ExecutorPool implements Executor {
     if (!head || head.ending) return;
     head.ending = ending;
     clearTimeout(slot.timeoutTimer);
-    slot.thread.postMessage({ type: 'abort', id: head.task.id, reason: ending.error.message });
+    slot.thread.postMessage({ type: 'abort', token: head.task.token, reason: ending.error.message });
     slot.killTimer = setTimeout(() => {
       slot.killTimer = undefined;
       if (slot.runs[0] !== head) return;
@@ -340,12 +341,12 @@ export class ExecutorPool implements Executor {
           this.options.onSlotFree?.();
         },
         loadError: (error) => reject(new ConfigError(`Could not load the tasks module: ${error.message}`)),
-        progress: (id, json) => {
+        progress: (token, json) => {
           const head = slot.runs[0];
-          if (head?.task.id === id && !head.ending) this.options.onProgress?.(id, json);
+          if (head?.task.token === token && !head.ending) this.options.onProgress?.(token, json);
         },
         results: (results) => this.onResults(slot, results),
-        released: (ids) => this.onReleased(slot, ids),
+        released: (tokens) => this.onReleased(slot, tokens),
         error: (error) => {
           if (!loaded) reject(new ConfigError(`Execution thread failed to start: ${error.message}`));
         },

@@ -55,18 +55,18 @@ function report(result: ThreadResult): void {
 async function drain(registry: TaskRegistry): Promise<void> {
   draining = true;
   for (let task = queue.shift(); task; task = queue.shift()) {
-    const controller = controllers.get(task.id);
+    const controller = controllers.get(task.token);
     if (!controller || controller.signal.aborted) {
-      controllers.delete(task.id);
-      report({ id: task.id, skipped: true });
+      controllers.delete(task.token);
+      report({ token: task.token, skipped: true });
       continue;
     }
     const outcome = await runHandler(registry, task, {
       signal: controller.signal,
-      onProgress: (json) => send({ type: 'progress', id: task.id, json }),
+      onProgress: (json) => send({ type: 'progress', token: task.token, json }),
     });
-    controllers.delete(task.id);
-    report({ id: task.id, ...outcome });
+    controllers.delete(task.token);
+    report({ token: task.token, ...outcome });
   }
   draining = false;
 }
@@ -76,24 +76,24 @@ try {
   port.on('message', (message: ToThread) => {
     if (message.type === 'run') {
       for (const task of decodeTasks(message.tasks)) {
-        controllers.set(task.id, new AbortController());
+        controllers.set(task.token, new AbortController());
         queue.push(task);
       }
       if (!draining) void drain(registry);
     } else if (message.type === 'release') {
       // The current task is taking long: give back the ones queued behind it (not started).
-      const wanted = new Set(message.ids);
+      const wanted = new Set(message.tokens);
       const released: string[] = [];
       for (let i = queue.length - 1; i >= 0; i--) {
         const task = queue[i]!;
-        if (!wanted.has(task.id)) continue;
+        if (!wanted.has(task.token)) continue;
         queue.splice(i, 1);
-        controllers.delete(task.id);
-        released.push(task.id);
+        controllers.delete(task.token);
+        released.push(task.token);
       }
-      send({ type: 'released', ids: released });
+      send({ type: 'released', tokens: released });
     } else {
-      controllers.get(message.id)?.abort(new DOMException(message.reason, 'AbortError'));
+      controllers.get(message.token)?.abort(new DOMException(message.reason, 'AbortError'));
     }
   });
   const stripped = (globalThis as Record<symbol, unknown>)[STRIPPED_MODULES] as

@@ -21,7 +21,8 @@ export interface ExecutorOptions {
   killGraceMs?: number;
   /** A thread with no task for this long stops, down to one (default: 60,000 ms). */
   idleThreadMs?: number;
-  onProgress?: (id: string, json: string) => void;
+  /** A running task reported progress; `token` is its run's lease token (see {@link ThreadTask}). */
+  onProgress?: (token: string, json: string) => void;
   /** Called when a slot becomes free (a task ended or a thread became ready). */
   onSlotFree?: () => void;
   /** Called when an execution thread has loaded the tasks module: how many are ready now. */
@@ -37,8 +38,8 @@ export interface Executor {
   readonly freeSlots: number;
   /** Runs a task; `timeoutSeconds` null means no timeout. Never rejects. */
   run(task: ThreadTask, timeoutSeconds: number | null): Promise<Outcome>;
-  /** Stops a running task (cancelled, lease lost, shutdown); it resolves as aborted. */
-  abort(id: string, reason: string, graceMs?: number): void;
+  /** Stops the run with lease token `token` (cancelled, lease lost, shutdown); it resolves as aborted. */
+  abort(token: string, reason: string, graceMs?: number): void;
   /** Stops everything at once; running tasks resolve as aborted. */
   close(): Promise<void>;
 }

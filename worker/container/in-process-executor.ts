@@ -43,13 +43,13 @@ export class InProcessExecutor implements Executor {
       const started = performance.now();
       let timer: NodeJS.Timeout | undefined;
       const finish = (outcome: Outcome) => {
-        if (!this.running.has(task.id)) return;
-        this.running.delete(task.id);
+        if (!this.running.has(task.token)) return;
+        this.running.delete(task.token);
         clearTimeout(timer);
         resolve(outcome);
         this.options.onSlotFree?.();
       };
-      this.running.set(task.id, { controller, finish });
+      this.running.set(task.token, { controller, finish });
       if (timeoutSeconds !== null) {
         timer = setTimeout(() => {
           const message = `Task timed out after ${timeoutSeconds} s`;
@@ -60,13 +60,13 @@ export class InProcessExecutor implements Executor {
       }
       void runHandler(this.registry, task, {
         signal: controller.signal,
-        onProgress: (json) => this.options.onProgress?.(task.id, json),
+        onProgress: (json) => this.options.onProgress?.(task.token, json),
       }).then(finish);
     });
   }
 
-  abort(id: string, reason: string): void {
-    const entry = this.running.get(id);
+  abort(token: string, reason: string): void {
+    const entry = this.running.get(token);
     if (!entry) return;
     entry.controller.abort(new DOMException(reason, 'AbortError'));
     entry.finish({
@@ -79,6 +79,6 @@ export class InProcessExecutor implements Executor {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const id of [...this.running.keys()]) this.abort(id, 'Worker stopped');
+    for (const token of [...this.running.keys()]) this.abort(token, 'Worker stopped');
   }
 }

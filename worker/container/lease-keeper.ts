@@ -1,8 +1,9 @@
 /**
  * The lease keeper: heartbeats that extend the leases of the tasks this worker holds (running
- * and claimed-but-waiting), every third of the lease, in one fenced statement. Tasks whose
- * lease was not extended (cancelled, or swept after a lost lease and now another attempt's)
- * go to `onLost`, so their runs can be aborted.
+ * and claimed-but-waiting), every third of the lease, in one statement fenced by each claim's
+ * lease token. Tasks whose lease was not extended (cancelled, swept after a lost lease and now
+ * another attempt's, or a claim lost in a Postgres crash and claimed again) go to `onLost`, so
+ * their runs can be aborted.
  * @module
  */
 import type { Database } from '../../src/core/database.ts';
@@ -60,9 +61,11 @@ export class LeaseKeeper {
         workerId,
         lease,
         now(),
+        owned.map((t) => t.token),
       ]);
-      const kept = new Set(rows.map((row) => row.id as string));
-      const lost = owned.filter((task) => !kept.has(task.id));
+      // By token: two runs of one task id (a lost claim, claimed again) may both be here.
+      const kept = new Set(rows.map((row) => row.token as string));
+      const lost = owned.filter((task) => !kept.has(task.token));
       if (lost.length > 0) onLost(lost);
     } catch (error) {
       onError(error);

@@ -1,6 +1,6 @@
 /**
  * Putting tasks back: owned tasks return to `PENDING` as they were (no retry used), fenced by
- * attempt and worker, and other workers are woken for them. Used for tasks claimed after a
+ * attempt, worker and lease token, and other workers are woken for them. Used for tasks claimed after a
  * stop request, buffered ones at shutdown, and running ones when the grace ends.
  * @module
  */
@@ -32,6 +32,7 @@ export function createPutBack({ db, sql, workerId, now, logger, publisher }: Put
         tasks.map((t) => t.attempt),
         workerId,
         now(),
+        tasks.map((t) => t.token),
       ]);
       logger.log('warn', 'tasks_put_back', { count: rows.length, taskIds: rows.map((r) => r.id) });
       if (publisher.enabled) {

@@ -77,7 +77,7 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
   const executor = createExecutor(options, {
     logger,
     onSlotFree: () => producer.slotFreed(),
-    onProgress: progressSaver({ ...context, attempt: (id) => running.attempt(id) }),
+    onProgress: progressSaver({ ...context, run: (token) => running.byToken(token) }),
   });
   const registered = () => taskNames;
   const completer = createCompleter({ ...context, options, stats, publisher, registered });
@@ -230,20 +230,20 @@ function createCompleter(context: {
   });
 }
 
-/** Saves a running task's progress report, fenced by its attempt; a failure is only logged. */
+/** Saves a running task's progress report, fenced by its lease token; a failure is only logged. */
 function progressSaver(context: {
   db: Database;
   sql: WorkerStatements;
   workerId: string;
   logger: Logger;
-  attempt: (id: string) => number | undefined;
-}): (id: string, json: string) => void {
-  const { db, sql, workerId, logger, attempt } = context;
-  return (id, json) => {
-    const current = attempt(id);
-    if (current === undefined) return;
-    db.query(sql.taskProgress, [id, current, workerId, json]).catch((error: unknown) =>
-      logger.log('warn', 'progress_not_saved', { taskId: id, error: String(error) }),
+  run: (token: string) => { id: string; attempt: number } | undefined;
+}): (token: string, json: string) => void {
+  const { db, sql, workerId, logger, run } = context;
+  return (token, json) => {
+    const task = run(token);
+    if (task === undefined) return;
+    db.query(sql.taskProgress, [task.id, task.attempt, workerId, json, token]).catch((error: unknown) =>
+      logger.log('warn', 'progress_not_saved', { taskId: task.id, error: String(error) }),
     );
   };
 }

@@ -2,6 +2,10 @@
  * The tasks this worker has handed to its executor, from dispatch to write-back: starts each
  * one, queues its outcome with the completer, aborts the ones whose lease was lost, and, at
  * shutdown, takes back the ones still running (their outcomes are then discarded).
+ *
+ * Runs are keyed by their claim's lease token, not by task id: a claim lost in a Postgres crash
+ * and the same worker's next claim of that task are two runs of one id (and one attempt), each
+ * heartbeated, aborted and written back with its own token.
  * @module
  */
 import { createTaskEvent } from '../../src/core/events/task-events.ts';
@@ -30,6 +34,7 @@ interface Entry {
 }
 
 export class RunningTasks {
+  /** By lease token. */
   private readonly entries = new Map<string, Entry>();
   private readonly o: RunningTasksOptions;
 
@@ -41,9 +46,9 @@ export class RunningTasks {
     return this.entries.size;
   }
 
-  /** The attempt of a running task (put back or not), or undefined. */
-  attempt(id: string): number | undefined {
-    return this.entries.get(id)?.task.attempt;
+  /** A running task by its lease token (put back or not), or undefined. */
+  byToken(token: string): ClaimedTask | undefined {
+    return this.entries.get(token)?.task;
   }
 
   /** Running tasks that still hold their lease (not put back). */
@@ -55,7 +60,7 @@ export class RunningTasks {
   start(task: ClaimedTask): void {
     const { executor, publisher, logger, stats } = this.o;
     if (publisher.enabled) publisher.publish([createTaskEvent('task_started', task)]);
-    this.entries.set(task.id, { task });
+    this.entries.set(task.token, { task });
     stats.running = this.entries.size;
     logger.log('debug', 'task_started', { taskId: task.id, name: task.name, attempt: task.attempt });
     void executor.run(task, task.timeout).then((outcome) => this.finish(task, outcome));
@@ -65,14 +70,14 @@ export class RunningTasks {
   abortLost(tasks: readonly ClaimedTask[]): void {
     for (const task of tasks) {
       // (A buffered task that was lost is dropped when it starts: its write-back is fenced.)
-      if (!this.entries.has(task.id)) continue;
+      if (!this.entries.has(task.token)) continue;
       this.o.logger.log('warn', 'task_aborted', {
         taskId: task.id,
         name: task.name,
         attempt: task.attempt,
         reason: 'cancelled or lease lost',
       });
-      this.o.executor.abort(task.id, 'The task was cancelled or its lease was lost');
+      this.o.executor.abort(task.token, 'The task was cancelled or its lease was lost');
     }
   }
 
@@ -88,7 +93,7 @@ export class RunningTasks {
 
   /** Stops the runs of tasks taken back, at once (no grace). */
   abortTakenBack(tasks: readonly ClaimedTask[]): void {
-    for (const task of tasks) this.o.executor.abort(task.id, 'Worker is shutting down', 0);
+    for (const task of tasks) this.o.executor.abort(task.token, 'Worker is shutting down', 0);
   }
 
   /**
@@ -110,12 +115,13 @@ export class RunningTasks {
   }
 
   private finish(task: ClaimedTask, outcome: Outcome): void {
-    const entry = this.entries.get(task.id);
-    this.entries.delete(task.id);
+    const entry = this.entries.get(task.token);
+    this.entries.delete(task.token);
     this.o.stats.running = this.entries.size;
     this.o.onFinished(outcome.duration);
     if (!entry || entry.putBack) return;
-    const common = { id: task.id, attempt: task.attempt, name: task.name, duration: outcome.duration };
+    const { id, attempt, token, name } = task;
+    const common = { id, attempt, token, name, duration: outcome.duration };
     this.o.completer.add(
       outcome.ok
         ? { kind: 'complete', ...common, json: outcome.json }

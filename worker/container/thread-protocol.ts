@@ -13,35 +13,41 @@ import type { SerializedError } from '../../src/core/task-error.ts';
 
 export type { SerializedError };
 
-/** A task as sent to a thread: args and kwargs stay JSON text until the thread parses them. */
+/**
+ * A task as sent to a thread: args and kwargs stay JSON text until the thread parses them.
+ * `token` (the claim's lease token) names the run: one worker may hold two runs of one task id
+ * (a claim lost in a Postgres crash, then claimed again), so aborts, progress and results go
+ * by token, never by id.
+ */
 export interface ThreadTask {
   id: string;
   name: string;
   argsJson: string;
   kwargsJson: string;
   attempt: number;
+  token: string;
 }
 
 /**
  * `run`: `tasks` is the JSON of a {@link ThreadTask} array (see {@link encodeBatch}), run one at
- * a time in the order sent. `release`: hand back the listed tasks that have not started (the
- * thread answers `released`).
+ * a time in the order sent. `release`: hand back the listed runs (tokens) that have not started
+ * (the thread answers `released`).
  */
 export type ToThread =
   | { type: 'run'; tasks: string }
-  | { type: 'abort'; id: string; reason: string }
-  | { type: 'release'; ids: string[] };
+  | { type: 'abort'; token: string; reason: string }
+  | { type: 'release'; tokens: string[] };
 
-/** One finished task; `skipped` when it was aborted before it started. */
-export type ThreadResult = ({ id: string } & HandlerOutcome) | { id: string; skipped: true };
+/** One finished run (by token); `skipped` when it was aborted before it started. */
+export type ThreadResult = ({ token: string } & HandlerOutcome) | { token: string; skipped: true };
 
 export type FromThread =
   | { type: 'ready'; names: string[]; stripped: Record<string, string> }
   | { type: 'load-error'; error: SerializedError }
-  | { type: 'progress'; id: string; json: string }
+  | { type: 'progress'; token: string; json: string }
   /** `results`: the JSON of a {@link ThreadResult} array. */
   | { type: 'done'; results: string }
-  | { type: 'released'; ids: string[] };
+  | { type: 'released'; tokens: string[] };
 
 /** Data the thread is started with. */
 export interface ThreadData {

@@ -18,7 +18,7 @@ export function settleResults(
 ): void {
   slot.lastActive = performance.now();
   for (const result of results) {
-    const index = slot.runs.findIndex((run) => run.task.id === result.id);
+    const index = slot.runs.findIndex((run) => run.task.token === result.token);
     if (index < 0) continue; // aborted earlier, already resolved
     const [run] = slot.runs.splice(index, 1);
     if (!run) continue;
@@ -43,10 +43,10 @@ export function settleResults(
 }
 
 /** Removes the runs the thread handed back (never its current one) and returns them. */
-export function takeReleased(slot: Slot, ids: readonly string[]): Run[] {
+export function takeReleased(slot: Slot, tokens: readonly string[]): Run[] {
   slot.releasing = false;
-  const released = new Set(ids);
-  const moved = slot.runs.filter((run, index) => index > 0 && released.has(run.task.id));
+  const released = new Set(tokens);
+  const moved = slot.runs.filter((run, index) => index > 0 && released.has(run.task.token));
   if (moved.length > 0) slot.runs = slot.runs.filter((run) => !moved.includes(run));
   return moved;
 }

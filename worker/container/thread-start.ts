@@ -24,11 +24,11 @@ export interface ThreadEvents {
   ready(names: string[], stripped: Record<string, string>): void;
   /** The tasks module failed to load. */
   loadError(error: SerializedError): void;
-  progress(id: string, json: string): void;
+  progress(token: string, json: string): void;
   /** Tasks finished (or skipped), in one batch. */
   results(results: ThreadResult[]): void;
   /** Tasks handed back, not started, after a `release`. */
-  released(ids: string[]): void;
+  released(tokens: string[]): void;
   /** The thread could not start or threw outside a task. */
   error(error: Error): void;
   exit(code: number): void;
@@ -55,11 +55,11 @@ export function startThread(
       case 'load-error':
         return events.loadError(message.error);
       case 'progress':
-        return events.progress(message.id, message.json);
+        return events.progress(message.token, message.json);
       case 'done':
         return events.results(decodeResults(message.results));
       case 'released':
-        return events.released(message.ids);
+        return events.released(message.tokens);
     }
   });
   thread.on('error', (error) => events.error(error));

@@ -62,7 +62,7 @@ async function execute(
   tasks: TaskRegistry,
   deadline: number,
 ): Promise<{ outcome: WriteBack } | { cutOff: true }> {
-  const common = { id: task.id, attempt: task.attempt, name: task.name };
+  const common = { id: task.id, attempt: task.attempt, token: task.token, name: task.name };
   const controller = new AbortController();
   const taskMs = task.timeout === null ? Infinity : task.timeout * 1000;
   const budgetLeft = deadline - Date.now();
@@ -132,6 +132,7 @@ export async function runDueTasks(options: InlineExecutorOptions): Promise<Inlin
         cutOff.map((t) => t.attempt),
         workerId,
         now(),
+        cutOff.map((t) => t.token),
       ]);
       result.putBack += rowCount;
     }

@@ -7,7 +7,7 @@
 import type { Database } from '../database.ts';
 import type { WorkerStatements } from '../sql/worker-statements.ts';
 
-/** A task an executor now owns (until `leaseUntil`, fenced by `attempt`). */
+/** A task an executor now owns (until its lease expires, fenced by `attempt` and `token`). */
 export interface ClaimedTask {
   id: string;
   name: string;
@@ -20,6 +20,12 @@ export interface ClaimedTask {
   priority: number;
   /** Seconds, or null for no timeout. */
   timeout: number | null;
+  /**
+   * The lease token this claim wrote: every write of this run (heartbeat, progress, outcome,
+   * put-back) must match it. Unique per claim, unlike `(id, attempt)`: a claim lost in a
+   * Postgres crash and the claim after it have the same attempt, never the same token.
+   */
+  token: string;
 }
 
 export interface ClaimContext {
@@ -51,6 +57,7 @@ export async function claimTasks(context: ClaimContext, limit: number): Promise<
     queue: row.queue as string,
     timeout: row.timeout as number | null,
     priority: row.priority as number,
+    token: row.lease_token as string,
     // Epoch microseconds (int8, a string from most drivers): exact in a double until 2255.
     position: Number(row.position_us),
   }));

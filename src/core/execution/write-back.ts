@@ -1,6 +1,6 @@
 /**
  * Fenced, batched write-back of task outcomes: all completions in one statement, all
- * failures in another. Shared by the container worker's completer and the inline executor.
+ * failures in another; each lands only on the claim its lease token names. Shared by the container worker's completer and the inline executor.
  * @module
  */
 import type { Database } from '../database.ts';
@@ -9,13 +9,25 @@ import type { RetryBackoff } from '../retry-policy.ts';
 import type { WorkerStatements } from '../sql/worker-statements.ts';
 import { MAX_ERROR_MESSAGE, storableErrorText, type SerializedError } from '../task-error.ts';
 
-/** One task outcome to record. `json` is the result as JSON text. */
+/**
+ * One task outcome to record. `json` is the result as JSON text; `token` is the lease token of
+ * the claim the run came from (see `ClaimedTask.token`): the write lands only on that claim.
+ */
 export type WriteBack =
-  | { kind: 'complete'; id: string; attempt: number; name: string; json: string; duration: number }
+  | {
+      kind: 'complete';
+      id: string;
+      attempt: number;
+      token: string;
+      name: string;
+      json: string;
+      duration: number;
+    }
   | {
       kind: 'fail';
       id: string;
       attempt: number;
+      token: string;
       name: string;
       error: SerializedError;
       duration: number;
@@ -76,17 +88,17 @@ export async function writeBackSettled(
   const refused: Refused[] = [];
   if (completed.status === 'rejected') refused.push({ items: completes, error: completed.reason });
   else {
-    const rows = new Map((completed.value?.rows ?? []).map((row) => [row.id as string, row]));
+    const rows = byRun(completed.value?.rows);
     for (const item of completes) {
-      const row = rows.get(item.id);
+      const row = rows.get(runKey(item.id, item.token));
       landed.push({ item, status: row ? 'COMPLETED' : null, queue: row?.queue as string | undefined });
     }
   }
   if (failed.status === 'rejected') refused.push({ items: fails, error: failed.reason });
   else {
-    const rows = new Map((failed.value?.rows ?? []).map((row) => [row.id as string, row]));
+    const rows = byRun(failed.value?.rows);
     for (const item of fails) {
-      const row = rows.get(item.id);
+      const row = rows.get(runKey(item.id, item.token));
       landed.push({
         item,
         status: row ? (row.status as 'PENDING' | 'FAILED') : null,
@@ -97,6 +109,11 @@ export async function writeBackSettled(
   }
   return { landed, refused };
 }
+
+// Rows that landed by run (id and token): two runs of one task may share a batch.
+const runKey = (id: string, token: string) => `${id}\n${token}`;
+const byRun = (rows: Record<string, unknown>[] | undefined) =>
+  new Map((rows ?? []).map((row) => [runKey(row.id as string, row.token as string), row]));
 
 type Completion = Extract<WriteBack, { kind: 'complete' }>;
 type Failure = Extract<WriteBack, { kind: 'fail' }>;
@@ -110,7 +127,7 @@ async function completeMany(context: WriteBackContext, completes: readonly Compl
       `[${completes
         .map(
           (c) =>
-            `{"id":${JSON.stringify(c.id)},"attempt":${c.attempt},"result":${c.json},"duration":${c.duration}}`,
+            `{"id":${JSON.stringify(c.id)},"attempt":${c.attempt},"token":${JSON.stringify(c.token)},"result":${c.json},"duration":${c.duration}}`,
         )
         .join(',')}]`,
       workerId,
@@ -129,6 +146,7 @@ async function failMany(context: WriteBackContext, fails: readonly Failure[]) {
         fails.map((f) => ({
           id: f.id,
           attempt: f.attempt,
+          token: f.token,
           error: f.error.message,
           error_type: f.error.type,
           error_stack: f.error.stack,
@@ -185,6 +203,7 @@ export function unstorableOutcome(item: WriteBack, error: unknown): WriteBack {
     kind: 'fail',
     id: item.id,
     attempt: item.attempt,
+    token: item.token,
     name: item.name,
     duration: item.duration,
     error: {

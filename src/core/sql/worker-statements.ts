@@ -1,7 +1,9 @@
 /**
  * SQL of the executors (container worker and Cloudflare cron): claim, heartbeat, complete,
  * fail, put back, sweep, progress. Each is one statement; the write-backs are fenced by
- * `(id, attempt, worker_id)` and batched (one JSON array param of many tasks).
+ * `(id, attempt, worker_id, lease_token)` and batched (one JSON array param of many tasks).
+ * The claim writes a fresh random `lease_token` (returned as `lease_token`); the sweep, a
+ * put-back, a completion or a failure clears it.
  *
  * Every statement takes "now" as a parameter that may be null: null means the database clock
  * (production); tests inject a time so back-off is checked without sleeping.
@@ -18,10 +20,13 @@ export const ERROR_HISTORY_LENGTH = 10;
 const backoff = (retryCount: string, base: string, cap: string) =>
   `(least(${cap}::float8, ${base}::float8 * power(2, least(${retryCount}, 30))) * (0.5 + random() / 2))`;
 
-// A retry goes after fresh tasks that were created before it became due again: queue position
-// is created_at for fresh tasks and run_at for retries (matches tasks_claim_idx).
-const position = (alias = '') =>
-  `(case when ${alias}retry_count = 0 then ${alias}created_at else ${alias}run_at end)`;
+// A task's queue position is the time it joined the due tasks: its creation, or its run_at when
+// that is later (a delayed task, a retry after its back-off). So fresh tasks go before retries
+// that became due later, a delayed task goes by when it became due (like a retry), and a task
+// created with a past runAt does not jump ahead of tasks created before it. Within a priority,
+// tasks_claim_due_idx and tasks_claim_queue_idx (migration 0003) hold due tasks before the
+// ones not due yet, so a claim reads a range that ends at "now".
+const position = (alias = '') => `greatest(${alias}created_at, ${alias}run_at)`;
 
 // The error history after one more error: the last ERROR_HISTORY_LENGTH entries.
 const history = (attempt: string, message: string, type: string, now: string) =>
@@ -29,12 +34,21 @@ const history = (attempt: string, message: string, type: string, now: string) =>
        'attempt', ${attempt}, 'message', left(${message}, 2000), 'type', ${type}, 'at', ${now})),
        '$[last-${ERROR_HISTORY_LENGTH - 1} to last]')`;
 
+// The fence of every write a run makes (heartbeat, progress, completion, failure, put-back):
+// its attempt and the lease token its claim wrote, on a row still running. The token tells
+// apart two runs of one attempt by one worker (a claim lost in a crash, then claimed again);
+// a row with no token (claimed before migration 0004) matches no write from this version.
+const fence = (input: string) =>
+  `t.attempt = ${input}.attempt and t.lease_token::text = ${input}.token and t.status = 'PROGRESS'`;
+
 export interface WorkerStatements {
   /**
    * Claims up to $1 due `PENDING` tasks in priority / queue-position order for worker $2 with
    * a lease of $3 seconds, filling a null `max_retries` with the worker default $4; $5 = now.
    * `…ForQueues` adds $6 = text[] of queues. Rows come back in no particular order, with
-   * `position_us` (the queue position in epoch microseconds, int8) to sort them by. `args` and
+   * `position_us` (the queue position, `greatest(created_at, run_at)`, in epoch microseconds,
+   * int8) to sort them by. Reads about as many rows as it claims, plus one index descent per
+   * priority level it visits: not-due, other queues' and finished tasks are not read. `args` and
    * `kwargs` come as JSON text (`args_json`, `kwargs_json`): parsed where the handler runs,
    * which for the thread pool is the execution thread, not the worker's main thread.
    *
@@ -42,31 +56,41 @@ export interface WorkerStatements {
    * it does not wait for its WAL to reach the disk, about a quarter of a millisecond per claim
    * on the bench machine. A claim is the one write that may be lost: if Postgres crashes in the
    * next fraction of a second, the task is `PENDING` again after recovery and runs again, which
-   * at-least-once execution allows, and the write-backs stay fenced by `(id, attempt,
-   * worker_id)`: one run's outcome lands, the other's is dropped, as after a lost lease.
+   * at-least-once execution allows, and the write-backs stay fenced by the lease token (each
+   * claim writes a fresh one): one run's outcome lands, the other's is dropped, as after a lost
+   * lease, even when the same worker claimed the task again at the same attempt number.
    * Inserts, completions, failures and put-backs stay synchronous: what a caller can observe
    * as done is on disk.
    */
   readonly taskClaim: string;
   readonly taskClaimForQueues: string;
-  /** Extends the lease of the tasks $1 (text[]) at attempts $2 (int[]) still owned by worker $3 to now ($5) + $4 s; returns the ids still owned. */
+  /**
+   * Extends the lease of the tasks $1 (text[]) at attempts $2 (int[]) with lease tokens $6
+   * (text[]) still owned by worker $3 to now ($5) + $4 s; returns the ids and tokens still owned.
+   */
   readonly taskHeartbeat: string;
-  /** Completes tasks from $1 = JSON `[{id, attempt, result, duration}]` owned by worker $2; $3 = now. Returns the ids that landed. */
+  /**
+   * Completes tasks from $1 = JSON `[{id, attempt, token, result, duration}]` owned by worker
+   * $2; $3 = now. Returns the ids and tokens that landed.
+   */
   readonly taskCompleteMany: string;
   /**
-   * Fails tasks from $1 = JSON `[{id, attempt, error, error_type, error_stack, duration, retryable}]`
+   * Fails tasks from $1 = JSON `[{id, attempt, token, error, error_type, error_stack, duration, retryable}]`
    * owned by worker $2: back to `PENDING` with back-off while retries are left and the error is
    * retryable, else `FAILED`. $3 = now, $4 = back-off base s, $5 = back-off cap s.
    */
   readonly taskFailMany: string;
-  /** Puts tasks $1 (text[]) at attempts $2 (int[]) owned by worker $3 back to `PENDING` as they were (no retry used); $4 = now. */
+  /**
+   * Puts tasks $1 (text[]) at attempts $2 (int[]) with lease tokens $5 (text[]) owned by worker
+   * $3 back to `PENDING` as they were (no retry used); $4 = now.
+   */
   readonly taskPutBack: string;
   /**
    * Recovers up to $1 `PROGRESS` tasks whose lease expired before now ($2): back to `PENDING`
    * with back-off while retries are left, else `FAILED`. $3 = back-off base s, $4 = cap s.
    */
   readonly taskSweepExpired: string;
-  /** Stores progress $4 (JSON) on task $1 at attempt $2 owned by worker $3. */
+  /** Stores progress $4 (JSON) on task $1 at attempt $2 with lease token $5 owned by worker $3. */
   readonly taskProgress: string;
   /**
    * Refreshes planner statistics. Run at worker start: a claim planned on stale statistics
@@ -90,10 +114,56 @@ export function workerStatements(schema: string): WorkerStatements {
 
 /** The claim, for all queues or some; `tasks` is the quoted table. */
 function claimStatements(tasks: string): Pick<WorkerStatements, 'taskClaim' | 'taskClaimForQueues'> {
+  const now = 'coalesce($5::timestamptz, now())';
+  // The highest priority with a pending task (of queue `asked.queue` when `inQueue`), below
+  // `level.priority` when `below`: one index descent. Walking the priorities this way (a skip
+  // scan) costs one descent per priority level visited, whatever the levels hold.
+  const next = (below: boolean, inQueue: boolean) => `(
+      select priority from ${tasks}
+      where status = 'PENDING'${inQueue ? ' and queue = asked.queue' : ''}${below ? ' and priority < level.priority' : ''}
+      order by priority desc
+      limit 1)`;
+  // Up to $1 due tasks of priority `level.priority` (and queue `asked.queue`), oldest position
+  // first, locked: a range of the index that ends at "now", so tasks not due yet are not read.
+  const due = (inQueue: boolean) => `(
+      select id, ${position()} as position from ${tasks}
+      where status = 'PENDING' and priority = level.priority${inQueue ? ' and queue = asked.queue' : ''}
+        and ${position()} <= ${now} and run_at <= ${now}
+      order by ${position()}, id
+      limit $1
+      for update skip locked)`;
+  // All queues: the priority levels from the highest down, each level's due tasks in position
+  // order, until $1 are found (the recursive CTE is evaluated only as far as the limit pulls).
+  const allQueues = `
+  with recursive level(priority) as (
+    select ${next(false, false)}
+    union all
+    select ${next(true, false)} from level where level.priority is not null
+  )
+  select due.id from level cross join lateral ${due(false)} due
+  limit $1`;
+  // Some queues: a level is the highest priority below the last one in any asked queue; per
+  // level, each asked queue's due tasks (tasks_claim_queue_idx), merged by position. Each queue
+  // locks up to $1 rows, so with several queues a claim may hold a few rows it does not take
+  // until it commits; concurrent claims skip them meanwhile.
+  const someQueues = `
+  with recursive asked(queue) as (select distinct queue from unnest($6::text[]) as queue),
+  level(priority) as (
+    select (select max(head.priority) from asked cross join lateral ${next(false, true)} head(priority))
+    union all
+    select (select max(head.priority) from asked cross join lateral ${next(true, true)} head(priority))
+    from level where level.priority is not null
+  )
+  select pick.id from level cross join lateral (
+    select due.id from asked cross join lateral ${due(true)} due
+    order by due.position, due.id
+    limit $1
+  ) pick
+  limit $1`;
   // `id = any(array(...))` rather than a join with a CTE: with tens of thousands pending the
   // planner hash-joined the CTE against the whole table (measured ~5 of 10 ms per 500-task
   // claim); the array form always looks rows up by primary key.
-  const claim = (queueFilter: string) => `
+  const claim = (select: string) => `
 update ${tasks} t
 set status = 'PROGRESS',
     attempt = t.attempt + 1,
@@ -101,22 +171,15 @@ set status = 'PROGRESS',
     lease_until = coalesce($5::timestamptz, now()) + make_interval(secs => $3::float8),
     started_at = coalesce($5::timestamptz, now()),
     updated_at = coalesce($5::timestamptz, now()),
-    max_retries = coalesce(t.max_retries, $4::int)
-where t.id = any(array(
-  select id from ${tasks}
-  where status = 'PENDING' and run_at <= coalesce($5::timestamptz, now())${queueFilter}
-  order by priority desc, ${position()}, id
-  limit $1
-  for update skip locked
+    max_retries = coalesce(t.max_retries, $4::int),
+    lease_token = gen_random_uuid()
+where t.id = any(array(${select}
 ))
   and (select set_config('synchronous_commit', 'off', true)) = 'off'
 returning t.id, t.name, t.args::text as args_json, t.kwargs::text as kwargs_json, t.queue, t.priority,
-          t.timeout, t.attempt, t.max_retries,
+          t.timeout, t.attempt, t.max_retries, t.lease_token::text as lease_token,
           (extract(epoch from ${position('t.')}) * 1000000)::int8 as position_us`;
-  return {
-    taskClaim: claim(''),
-    taskClaimForQueues: claim(' and queue = any($6::text[])'),
-  };
+  return { taskClaim: claim(allQueues), taskClaimForQueues: claim(someQueues) };
 }
 
 /** What a worker writes while it holds tasks: leases, outcomes, put-backs, progress. */
@@ -130,25 +193,26 @@ function writeBackStatements(
     taskHeartbeat: `
 update ${tasks} t
 set lease_until = coalesce($5::timestamptz, now()) + make_interval(secs => $4::float8)
-from unnest($1::text[], $2::int[]) as owned(id, attempt)
-where t.id = owned.id and t.attempt = owned.attempt and t.worker_id = $3 and t.status = 'PROGRESS'
-returning t.id`,
+from unnest($1::text[], $2::int[], $6::text[]) as owned(id, attempt, token)
+where t.id = owned.id and ${fence('owned')} and t.worker_id = $3
+returning t.id, owned.token`,
     taskCompleteMany: `
 with input as (
-  select * from jsonb_to_recordset($1::jsonb) as x(id text, attempt int, result jsonb, duration float8)
+  select * from jsonb_to_recordset($1::jsonb) as x(id text, attempt int, token text, result jsonb, duration float8)
 )
 update ${tasks} t
 set status = 'COMPLETED', result = input.result, duration = input.duration,
     finished_at = coalesce($3::timestamptz, now()), updated_at = coalesce($3::timestamptz, now()),
-    lease_until = null
+    lease_until = null, lease_token = null
 from input
-where t.id = input.id and t.attempt = input.attempt and t.worker_id = $2 and t.status = 'PROGRESS'
-returning t.id, t.queue, t.name, t.attempt`,
+where t.id = input.id and ${fence('input')} and t.worker_id = $2
+returning t.id, input.token, t.queue, t.name, t.attempt`,
     taskFailMany: `
 with input as (
   select x.*, x.retryable and t.retry_count < coalesce(t.max_retries, 0) as retry
   from jsonb_to_recordset($1::jsonb) as x(
-    id text, attempt int, error text, error_type text, error_stack text, duration float8, retryable boolean)
+    id text, attempt int, token text, error text, error_type text, error_stack text, duration float8,
+    retryable boolean)
   join ${tasks} t on t.id = x.id
 )
 update ${tasks} t
@@ -161,20 +225,22 @@ set status = case when input.retry then 'PENDING' else 'FAILED' end,
     worker_id = case when input.retry then null else t.worker_id end,
     error = input.error, error_type = input.error_type, error_stack = input.error_stack,
     error_history = ${history('t.attempt', 'input.error', 'input.error_type', 'coalesce($3::timestamptz, now())')},
-    duration = input.duration, lease_until = null, updated_at = coalesce($3::timestamptz, now())
+    duration = input.duration, lease_until = null, lease_token = null,
+    updated_at = coalesce($3::timestamptz, now())
 from input
-where t.id = input.id and t.attempt = input.attempt and t.worker_id = $2 and t.status = 'PROGRESS'
-returning t.id, t.status, t.queue, t.name, t.attempt, t.run_at`,
+where t.id = input.id and ${fence('input')} and t.worker_id = $2
+returning t.id, input.token, t.status, t.queue, t.name, t.attempt, t.run_at`,
     taskPutBack: `
 update ${tasks} t
-set status = 'PENDING', worker_id = null, lease_until = null, started_at = null,
+set status = 'PENDING', worker_id = null, lease_until = null, lease_token = null, started_at = null,
     updated_at = coalesce($4::timestamptz, now())
-from unnest($1::text[], $2::int[]) as owned(id, attempt)
-where t.id = owned.id and t.attempt = owned.attempt and t.worker_id = $3 and t.status = 'PROGRESS'
+from unnest($1::text[], $2::int[], $5::text[]) as owned(id, attempt, token)
+where t.id = owned.id and ${fence('owned')} and t.worker_id = $3
 returning t.id, t.queue, t.name, t.attempt`,
     taskProgress: `
 update ${tasks} t set progress = $4::jsonb
-where t.id = $1 and t.attempt = $2 and t.worker_id = $3 and t.status = 'PROGRESS'
+from (select $2::int as attempt, $5::text as token) as run
+where t.id = $1 and ${fence('run')} and t.worker_id = $3
 returning t.id`,
   };
 }
@@ -203,7 +269,7 @@ set status = case when t.retry_count < coalesce(t.max_retries, 0) then 'PENDING'
     error_type = 'LeaseExpiredError', error_stack = null,
     error_history = ${history('t.attempt', "'Lease expired'", "'LeaseExpiredError'", 'coalesce($2::timestamptz, now())')},
     worker_id = case when t.retry_count < coalesce(t.max_retries, 0) then null else t.worker_id end,
-    lease_until = null, updated_at = coalesce($2::timestamptz, now())
+    lease_until = null, lease_token = null, updated_at = coalesce($2::timestamptz, now())
 from expired
 where t.id = expired.id
 returning t.id, t.status, t.queue, t.name, t.attempt, t.worker_id`,
