@@ -3,11 +3,9 @@
  * Postgres is down, restarting or still starting retries with back-off instead of exiting,
  * and fails at once on what waiting cannot fix.
  *
- * - Worth waiting for: the server cannot be reached or resolved yet (`ECONNREFUSED`,
- *   `ECONNRESET`, `ETIMEDOUT`, `ENOTFOUND`/`EAI_AGAIN`: a container's host name may not resolve
- *   before its container runs, ...), it is starting up or shutting down (SQLSTATE 57P01-57P03),
- *   out of connections or resources (class 53), a connection exception (class 08 but 08P01), a
- *   connection lost or timed out without a code, a fetch that failed (Neon HTTP).
+ * - Worth waiting for: what `src/core/database-unreachable.ts` calls unreachable (the same rules
+ *   by which the HTTP app answers 503): a server not reachable or not resolvable yet, starting
+ *   up or shutting down, out of connections, a connection lost, a failed fetch (Neon HTTP).
  * - Not: authentication (28P01, 28000), a database that does not exist (3D000), a URL that
  *   does not parse, TLS refused, and anything else: they fail at once.
  *
@@ -16,29 +14,9 @@
  * @module
  */
 import { DatabaseError } from '../../src/core/database.ts';
+import { databaseErrorChain, errorCode, isUnreachableError } from '../../src/core/database-unreachable.ts';
 import { ConfigError, TaskWorkerError } from '../../src/core/errors.ts';
 import type { Logger } from './logger.ts';
-
-/** Socket and DNS errors: the server cannot be reached yet. */
-const NETWORK_CODES: ReadonlySet<string> = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'EHOSTDOWN',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_SOCKET',
-]);
-
-/** What node-postgres says, without a code, when a connection broke or timed out. */
-const CONNECTION_LOST =
-  /^(Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect)/;
 
 /** SQLSTATEs that mean "this will not get better by waiting", with what to check. */
 const FATAL_HINTS: Readonly<Record<string, string>> = {
@@ -49,41 +27,16 @@ const FATAL_HINTS: Readonly<Record<string, string>> = {
 
 export type DatabaseErrorKind = 'transient' | 'fatal';
 
-function codeOf(error: object): string {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' ? code : '';
-}
-
-function transientCode(code: string): boolean {
-  return (
-    NETWORK_CODES.has(code) ||
-    (/^08[0-9A-Z]{3}$/.test(code) && code !== '08P01') ||
-    /^53[0-9A-Z]{3}$/.test(code) ||
-    /^57P0[1235]$/.test(code)
-  );
-}
-
 /**
- * `transient` when waiting may help (the database is not there yet), `fatal` otherwise. Looks
- * through `cause`, `sourceError` (Neon) and `errors` (a connection to several addresses).
+ * `transient` when waiting may help (the database cannot be reached yet, by the rules the HTTP
+ * app also answers 503 by), `fatal` otherwise: authentication, an unknown database, anything
+ * else. Looks through `cause`, `sourceError` (Neon) and `errors` (a connection to several
+ * addresses); at each level a fatal code wins.
  */
 export function classifyDatabaseError(error: unknown): DatabaseErrorKind {
-  const seen: unknown[] = [error];
-  // A short walk: the useful error is near the top, and chains may be circular.
-  for (let i = 0; i < seen.length && i < 10; i++) {
-    const current = seen[i];
-    if (typeof current !== 'object' || current === null) continue;
-    const code = codeOf(current);
-    if (code in FATAL_HINTS) return 'fatal';
-    if (transientCode(code)) return 'transient';
-    if (code === '' && current instanceof Error) {
-      if (CONNECTION_LOST.test(current.message)) return 'transient';
-      if (current instanceof TypeError && current.message === 'fetch failed') return 'transient';
-      if (current.name === 'NeonDbError' && (current as { sourceError?: unknown }).sourceError)
-        return 'transient';
-    }
-    const next = current as { cause?: unknown; sourceError?: unknown; errors?: unknown };
-    seen.push(next.cause, next.sourceError, ...(Array.isArray(next.errors) ? next.errors : []));
+  for (const current of databaseErrorChain(error)) {
+    if (errorCode(current) in FATAL_HINTS) return 'fatal';
+    if (isUnreachableError(current)) return 'transient';
   }
   return 'fatal';
 }
@@ -92,7 +45,7 @@ export function classifyDatabaseError(error: unknown): DatabaseErrorKind {
 export function databaseErrorCode(error: unknown): string {
   let current: unknown = error;
   for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
-    const code = codeOf(current);
+    const code = errorCode(current);
     if (code !== '') return code;
     current = (current as { cause?: unknown }).cause;
   }

@@ -14,8 +14,9 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { isIP } from 'node:net';
 import { ConfigError } from '../../src/core/errors.ts';
+import { isLoopbackHostname } from '../../src/http/host-guard.ts';
+import { normalizeOrigin } from '../../src/http/request-origin.ts';
 
 /** Who else may reach an endpoint; by default only this machine's server-side clients. */
 export interface LocalAccessOptions {
@@ -95,12 +96,6 @@ function parseHost(text: string): { hostname: string; port: number } | undefined
   }
 }
 
-function isLoopbackName(hostname: string): boolean {
-  if (hostname === 'localhost' || hostname.endsWith('.localhost') || hostname === '[::1]') return true;
-  // The URL parser already turned every IPv4 spelling (127.1, 0x7f.0.0.1) into dotted quads.
-  return isIP(hostname) === 4 && hostname.startsWith('127.');
-}
-
 function hostPattern(entry: string, option: string): HostPattern {
   const hasPort = /:\d+$/.test(entry) && (!entry.startsWith('[') || entry.includes(']:'));
   const parsed = parseHost(entry);
@@ -113,14 +108,8 @@ function hostPattern(entry: string, option: string): HostPattern {
 }
 
 function originOf(entry: string): string {
-  let origin: string | undefined;
-  try {
-    const url = new URL(entry);
-    const bare = url.pathname === '/' && !url.search && !url.hash && !url.username && !url.password;
-    if (bare && /^https?:$/.test(url.protocol) && !entry.endsWith('#')) origin = url.origin;
-  } catch {
-    // Reported below.
-  }
+  // A trailing '#' parses to an empty hash: refused too, as not an origin as browsers write it.
+  const origin = entry.endsWith('#') ? undefined : normalizeOrigin(entry);
   if (!origin) {
     throw new ConfigError(
       `allowedOrigins: ${JSON.stringify(entry)} is not an origin such as http://localhost:3000 ` +
@@ -210,7 +199,7 @@ function allowedHostPatterns(listenHost: string, allowedHosts: readonly string[]
 function hostAllowed(hosts: readonly HostPattern[], header: string | undefined): boolean {
   const parsed = header === undefined ? undefined : parseHost(header);
   if (!parsed) return false;
-  if (isLoopbackName(parsed.hostname)) return true;
+  if (isLoopbackHostname(parsed.hostname)) return true;
   return hosts.some(
     (allowed) =>
       allowed.hostname === parsed.hostname && (allowed.port === undefined || allowed.port === parsed.port),

@@ -1,11 +1,11 @@
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../../../src/core/errors.ts';
 import { migrate } from '../../../src/core/migrations/migrate.ts';
 import { DEFAULT_SCHEMA } from '../../../src/core/schema-name.ts';
 import { createPgDatabase } from '../../../src/adapters/node/pg-database.ts';
-import { checkDatabaseUrl, waitSecondsOption, withDatabaseWait } from '../../container/database-wait.ts';
+import { waitSecondsOption, withDatabaseWait } from '../../container/database-wait.ts';
 import { createLogger } from '../../container/logger.ts';
 import type { Command } from '../command.ts';
+import { databaseOptions } from '../database-options.ts';
 
 /** Seconds `task-worker migrate` waits for the database by default. */
 const DEFAULT_WAIT_SECONDS = 60;
@@ -36,10 +36,7 @@ export const migrateCommand: Command = {
       },
       strict: true,
     });
-    const url = values['database-url'] ?? process.env.DATABASE_URL;
-    if (!url) throw new ConfigError('No database: pass --database-url or set DATABASE_URL.');
-    checkDatabaseUrl(url);
-    const schema = values.schema ?? process.env.TASK_WORKER_SCHEMA ?? DEFAULT_SCHEMA;
+    const { url, schema } = databaseOptions(values);
     const limitSeconds = waitSecondsOption(values['wait-for-database'], DEFAULT_WAIT_SECONDS);
     // Its output is for people (stdout); the waits go to stderr like its errors.
     const logger = createLogger({ write: (line) => process.stderr.write(line) });

@@ -4,10 +4,11 @@ import { migrate } from '../../../src/core/migrations/migrate.ts';
 import { taskQueryStatements } from '../../../src/core/sql/task-query-statements.ts';
 import { notifierFromEnv, type NotifierKind } from '../../../src/adapters/node/notifier-from-env.ts';
 import { createPgDatabase } from '../../../src/adapters/node/pg-database.ts';
-import type { Database } from '../../../src/core/database.ts';
 import { DEFAULT_SCHEMA } from '../../../src/core/schema-name.ts';
+import type { Database } from '../../../src/core/database.ts';
 import type { Command } from '../command.ts';
-import { checkDatabaseUrl, waitSecondsOption, withDatabaseWait } from '../../container/database-wait.ts';
+import { databaseOptions } from '../database-options.ts';
+import { waitSecondsOption, withDatabaseWait } from '../../container/database-wait.ts';
 import { createLogger, type Logger, type LogLevel } from '../../container/logger.ts';
 import { runWorker } from '../../container/run-worker.ts';
 import { startStatusLine } from '../../container/status-line.ts';
@@ -90,9 +91,7 @@ function parseRunArgs(argv: string[]): RunConfig {
   });
   if (!values.tasks)
     throw new ConfigError('--tasks is required: the module that exports your defineTasks registry.');
-  const databaseUrl = values['database-url'] ?? process.env.DATABASE_URL;
-  if (!databaseUrl) throw new ConfigError('No database: pass --database-url or set DATABASE_URL.');
-  checkDatabaseUrl(databaseUrl);
+  const { url: databaseUrl, schema } = databaseOptions(values);
   const format = values['log-format'];
   if (format !== undefined && format !== 'json' && format !== 'pretty') {
     throw new ConfigError(`--log-format must be json or pretty, got "${format}".`);
@@ -103,7 +102,7 @@ function parseRunArgs(argv: string[]): RunConfig {
   }
   return {
     databaseUrl,
-    schema: values.schema ?? process.env.TASK_WORKER_SCHEMA ?? DEFAULT_SCHEMA,
+    schema,
     migrate: values.migrate === true,
     waitForDatabase: waitSecondsOption(values['wait-for-database'], Infinity),
     notifier: (values.notifier ?? 'auto') as NotifierKind,

@@ -4,6 +4,7 @@ import { createPgDatabase } from '../../../src/adapters/node/pg-database.ts';
 import { DEFAULT_SCHEMA } from '../../../src/core/schema-name.ts';
 import { createMaintainer } from '../../maintenance/maintainer.ts';
 import type { Command } from '../command.ts';
+import { databaseOptions } from '../database-options.ts';
 
 const usage = `Usage: task-worker sweep [--database-url URL] [--schema NAME]
 
@@ -28,9 +29,7 @@ export const sweepCommand: Command = {
       },
       strict: true,
     });
-    const url = values['database-url'] ?? process.env.DATABASE_URL;
-    if (!url) throw new ConfigError('No database: pass --database-url or set DATABASE_URL.');
-    const schema = values.schema ?? process.env.TASK_WORKER_SCHEMA ?? DEFAULT_SCHEMA;
+    const { url, schema } = databaseOptions(values);
     const days = values['retention-days'] === undefined ? undefined : Number(values['retention-days']);
     if (days !== undefined && !(days > 0))
       throw new ConfigError('--retention-days must be a positive number of days.');
