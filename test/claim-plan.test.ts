@@ -6,6 +6,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { workerStatements } from '../src/core/sql/worker-statements.ts';
+import { maintainerStatements } from '../src/core/sql/maintainer-statements.ts';
 import { taskStatements } from '../src/core/sql/task-statements.ts';
 import { taskQueryStatements } from '../src/core/sql/task-query-statements.ts';
 import { migrate } from '../src/core/migrations/migrate.ts';
@@ -65,9 +66,23 @@ describe('query plans at 1M rows', () => {
   });
 
   it('sweep uses the lease index', async () => {
-    const all = await plan(workerStatements(t.schema).taskSweepExpired, [1000, null, 1, 3600]);
+    const all = await plan(workerStatements(t.schema).taskSweepExpired, [1000, null, 1, 3600, 'leader']);
     noSeqScan(all);
     expect(all.map((n) => n['Index Name'])).toContain('tasks_lease_idx');
+  });
+
+  it('retention walks the primary key, and the maintainer plan uses indexes only', async () => {
+    const retention = await plan(workerStatements(t.schema).taskDeleteFinished, [
+      '0000000000000000500000',
+      1000,
+      'leader',
+      null,
+    ]);
+    noSeqScan(retention);
+    expect(retention.map((n) => n['Index Name'])).toContain('tasks_pkey');
+    const { maintainerPlan, maintainerPlanForQueues } = maintainerStatements(t.schema);
+    noSeqScan(await plan(maintainerPlan, ['m', 30, null]));
+    noSeqScan(await plan(maintainerPlanForQueues, ['m', 30, null, ['other', 'default']]));
   });
 
   it('getting one task uses the primary key', async () => {
@@ -163,6 +178,21 @@ describe('claim cost does not depend on what is not due or not asked for', () =>
     await fill({ status: 'PENDING', queue: 'b', priority: 0, runAt: tomorrow });
     expectBounded(await claimAll());
     expectBounded(await claimB());
+  });
+
+  it("the maintainer's plan (next due task, earliest lease) reads a few rows on every backlog", async () => {
+    const { maintainerPlan, maintainerPlanForQueues } = maintainerStatements(t.schema);
+    for (const backlog of [
+      { status: 'PENDING', queue: 'b', priority: 0, runAt: tomorrow },
+      { status: 'PENDING', queue: 'a', priority: 5, runAt: due },
+      { status: 'COMPLETED', queue: 'b', priority: 5, runAt: due },
+    ]) {
+      await fill(backlog);
+      expect((await rowsRead(maintainerPlan, ['m', 30, null])).read).toBeLessThanOrEqual(READ_BOUND);
+      expect((await rowsRead(maintainerPlanForQueues, ['m', 30, null, ['b']])).read).toBeLessThanOrEqual(
+        READ_BOUND,
+      );
+    }
   });
 
   it('the delayed tasks at a higher priority than the due ones: the same bound', async () => {

@@ -58,7 +58,7 @@ describe('runDueTasks', () => {
   it('puts back a task the budget cut off, without using a retry', async () => {
     const task = await client().createTask('inline.wait', { args: [60_000], timeout: 300 });
     const result = await runDueTasks({ db: t.db, tasks, schema: t.schema, budgetMs: 1500, reserveMs: 500 });
-    expect(result).toMatchObject({ claimed: 1, putBack: 1, failed: 0 });
+    expect(result).toMatchObject({ claimed: 1, cutOff: 1, putBack: 0, failed: 0 });
     expect(await client().getTask(task.id)).toMatchObject({
       status: 'PENDING',
       retryCount: 0,

@@ -8,13 +8,20 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { SweptTask } from '../src/core/execution/sweep.ts';
 import { createTaskClient } from '../src/core/service/task-client.ts';
 import { taskIdFloor } from '../src/core/task-id.ts';
-import { createMaintainer, sweptTaskEvents, type MaintenanceJob } from '../worker/maintenance/maintainer.ts';
+import {
+  createMaintainer,
+  sweptTaskEvents,
+  type MaintainerOptions,
+  type MaintenanceJob,
+} from '../worker/maintenance/maintainer.ts';
+import { sweepExpiredTasks, deleteFinishedTasksInBatches } from '../src/core/execution/sweep.ts';
 import { useTestSchema } from './support/test-schema.ts';
 import { waitFor } from './support/wait-for.ts';
 
 const t = useTestSchema('maintainer');
 const client = () => createTaskClient({ database: t.db, schema: t.schema });
 const DAY = 86_400_000;
+const DEFAULT_INTERVAL = 10_000;
 
 /** A task held by a worker that is gone, its lease ending at `leaseUntil`. */
 async function leasedTask(maxRetries: number, leaseUntil: Date): Promise<string> {
@@ -43,7 +50,12 @@ async function statuses(): Promise<Record<string, string>> {
 
 beforeEach(async () => {
   await t.db.query(`delete from ${t.schema}.tasks`);
+  await t.db.query(`delete from ${t.schema}.maintainer`);
 });
+
+/** A maintainer of this file's schema. */
+const maintainerOf = (holder: string, options: Partial<MaintainerOptions> = {}) =>
+  createMaintainer({ db: t.db, schema: t.schema, holder, ...options });
 
 describe('maintainer.runOnce', () => {
   it('sweeps an expired lease back to PENDING, fails one with no retries left, and reports both', async () => {
@@ -117,55 +129,173 @@ describe('maintainer.runOnce', () => {
   });
 });
 
-describe('maintainer.start', () => {
-  it('runs a pass every intervalMs, sweeping what expires meanwhile, and none after stop()', async () => {
-    let passes = 0;
-    const maintainer = createMaintainer({
-      db: t.db,
-      schema: t.schema,
-      intervalMs: 20,
-      onSwept: () => passes++,
-    });
-    maintainer.start();
-    maintainer.start(); // idempotent: still one pass per interval
-    await waitFor(() => passes >= 2, { what: 'two passes' });
-    const expired = await leasedTask(0, new Date(Date.now() - 1000));
-    await waitFor(async () => (await statuses())[expired] === 'FAILED', { what: 'the expired lease swept' });
-
-    await maintainer.stop();
-    const afterStop = passes;
-    // Another maintainer on the same interval shows time passing: three of its passes run
-    // while the stopped one runs none.
-    let controlPasses = 0;
-    const control = createMaintainer({
-      db: t.db,
-      schema: t.schema,
-      intervalMs: 20,
-      onSwept: () => controlPasses++,
-    });
-    control.start();
-    await waitFor(() => controlPasses >= 3, { what: 'three passes of the control' });
-    await control.stop();
-    expect(passes).toBe(afterStop);
+describe('the election', () => {
+  it('elects one leader among concurrent candidates, and the others see who it is', async () => {
+    const candidates = Array.from({ length: 8 }, (_, i) => maintainerOf(`candidate-${i}`));
+    const ticks = await Promise.all(candidates.map((m) => m.tick()));
+    const leaders = ticks.filter((tick) => tick.plan.leading);
+    expect(leaders).toHaveLength(1);
+    const holder = leaders[0]!.plan.holder;
+    for (const tick of ticks) expect(tick.plan.holder === holder || tick.plan.leading).toBe(true);
+    // Ticks that came after the winner's all name it.
+    const again = await Promise.all(candidates.map((m) => m.tick()));
+    expect(new Set(again.map((tick) => tick.plan.holder))).toEqual(new Set([holder]));
+    expect(again.filter((tick) => tick.plan.leading)).toHaveLength(1);
   });
 
-  it('reports each failing job to onError and keeps running passes', async () => {
+  it('hands over when the leader stops (at once) or dies (when its lease ends)', async () => {
+    const a = maintainerOf('a', { leaseSeconds: 30 });
+    const b = maintainerOf('b', { leaseSeconds: 30 });
+    expect((await a.tick()).plan.leading).toBe(true);
+    const follower = await b.tick();
+    expect(follower.plan).toMatchObject({ leading: false, holder: 'a' });
+    a.start();
+    await a.stop(); // a clean stop hands the lease on
+    expect((await b.tick()).plan).toMatchObject({ leading: true, holder: 'b' });
+
+    // b "dies" holding the lease: a takes over only once the lease ended.
+    const later = new Date(Date.now() + 31_000);
+    expect((await a.tick()).plan).toMatchObject({ leading: false, holder: 'b' });
+    const takeover = await maintainerOf('a', { now: () => later }).tick();
+    expect(takeover.plan).toMatchObject({ leading: true, holder: 'a' });
+  });
+
+  it('a follower plans its takeover for the end of the leader lease when there is work', async () => {
+    await maintainerOf('leader', { leaseSeconds: 20 }).tick();
+    await leasedTask(1, new Date(Date.now() - 5000)); // expired: work for the leader
+    const follower = maintainerOf('follower', { leaseSeconds: 20, listening: () => true });
+    const { plan, wakeInMs, swept } = await follower.tick();
+    expect(plan.leading).toBe(false);
+    expect(swept).toEqual([]);
+    // Not before the leader's lease ends, and not much after.
+    expect(wakeInMs).toBeGreaterThan(15_000);
+    expect(wakeInMs).toBeLessThanOrEqual(20_100);
+  });
+
+  it('fences the sweep and retention: a holder whose lease ended moves nothing', async () => {
+    await maintainerOf('old-leader', { leaseSeconds: 30 }).tick();
+    // A new leader after the old lease ended (on a clock 31 s ahead).
+    const ahead = new Date(Date.now() + 31_000);
+    await maintainerOf('new-leader', { now: () => ahead }).tick();
+    const expired = await leasedTask(0, new Date(Date.now() - 1000));
+    const old = await taskCreatedAt(Date.now() - 10 * DAY, 0, 'COMPLETED');
+
+    const stale = await sweepExpiredTasks(t.db, { schema: t.schema, leader: 'old-leader' });
+    expect(stale).toEqual([]);
+    const staleDelete = await deleteFinishedTasksInBatches(t.db, {
+      schema: t.schema,
+      days: 7,
+      leader: 'old-leader',
+    });
+    expect(staleDelete.deleted).toBe(0);
+    expect(await statuses()).toMatchObject({ [expired]: 'PROGRESS', [old]: 'COMPLETED' });
+
+    const swept = await sweepExpiredTasks(t.db, { schema: t.schema, leader: 'new-leader', now: ahead });
+    expect(swept.map((task) => task.id)).toEqual([expired]);
+  });
+
+  it('only the leader sweeps in a tick', async () => {
+    const expired = await leasedTask(1, new Date(Date.now() - 5000));
+    const leader = maintainerOf('leader');
+    const follower = maintainerOf('follower');
+    await leader.tick(); // elected; sweeps at once
+    expect((await statuses())[expired]).toBe('PENDING');
+    const again = await leasedTask(1, new Date(Date.now() - 5000));
+    expect((await follower.tick()).swept).toEqual([]);
+    expect((await statuses())[again]).toBe('PROGRESS');
+    expect((await leader.tick()).swept.map((task) => task.id)).toEqual([again]);
+  });
+});
+
+describe('retention in bounded passes', () => {
+  it('deletes at most retentionBatches × 1,000 rows per tick and finishes over the next ticks', async () => {
+    const old = Date.now() - 10 * DAY;
+    await t.db.query(
+      `insert into ${t.schema}.tasks (id, name, status, worker_id)
+       select $1 || lpad(n::text, 13, '0'), 'retention.bulk', 'COMPLETED', 'w' from generate_series(1, 2500) n`,
+      [taskIdFloor(old).slice(0, 8)],
+    );
+    const maintainer = maintainerOf('leader', { retentionDays: 7, retentionBatches: 1 });
+    const first = await maintainer.tick();
+    expect(first.deleted).toBe(1000);
+    expect(first.wakeInMs).toBeLessThanOrEqual(DEFAULT_INTERVAL); // more to do: soon
+    expect((await maintainer.tick()).deleted).toBe(1000);
+    expect((await maintainer.tick()).deleted).toBe(500);
+    // Done: the next pass is an interval away, for every candidate.
+    const after = await maintainer.tick();
+    expect(after.deleted).toBe(0);
+    expect(after.plan.retentionDueAt! - after.plan.now).toBeGreaterThan(3_500_000);
+  });
+});
+
+describe('the plan of an idle queue', () => {
+  it('sleeps idleMs with nothing in sight, until the next due task, or until a lease to sweep', async () => {
+    const listening = { listening: () => true, idleMs: 600_000 };
+    expect((await maintainerOf('m', listening).tick()).wakeInMs).toBe(600_000);
+    expect((await maintainerOf('m').tick()).wakeInMs).toBe(DEFAULT_INTERVAL); // not listening: poll
+
+    await client().createTask('test.noop', { delay: 120 });
+    const delayed = await maintainerOf('m', listening).tick();
+    expect(delayed.wakeInMs).toBeGreaterThan(115_000);
+    expect(delayed.wakeInMs).toBeLessThanOrEqual(120_000);
+
+    await leasedTask(1, new Date(Date.now() + 40_000));
+    const leased = await maintainerOf('m', listening).tick();
+    expect(leased.wakeInMs).toBeGreaterThan(35_000);
+    expect(leased.wakeInMs).toBeLessThanOrEqual(41_000);
+  });
+
+  it('reports due tasks of the served queues only', async () => {
+    let due = 0;
+    await client().createTask('test.noop', { queue: 'other' });
+    await maintainerOf('m', { queues: ['mine'], onDue: () => due++ }).tick();
+    expect(due).toBe(0);
+    await maintainerOf('m', { queues: ['mine', 'other'], onDue: () => due++ }).tick();
+    expect(due).toBe(1);
+    await maintainerOf('m', { onDue: () => due++ }).tick();
+    expect(due).toBe(2);
+  });
+});
+
+describe('maintainer.start', () => {
+  it('ticks as planned, a poke brings the next tick forward, and nothing runs after stop()', async () => {
+    let ticks = 0;
+    const maintainer = maintainerOf('loop', {
+      listening: () => true,
+      idleMs: 600_000,
+      onDue: () => ticks++,
+    });
+    await client().createTask('test.noop');
+    maintainer.start();
+    maintainer.start(); // idempotent
+    await waitFor(() => ticks >= 1, { what: 'the first tick' });
+    maintainer.poke();
+    await waitFor(() => ticks >= 2, { what: 'a poked tick' });
+    await maintainer.stop();
+    const afterStop = ticks;
+    maintainer.poke();
+    // A control on a 20 ms cadence shows time passing while the stopped one runs nothing.
+    let controlTicks = 0;
+    const control = maintainerOf('control', { intervalMs: 20, onDue: () => controlTicks++ });
+    control.start();
+    await waitFor(() => controlTicks >= 3, { what: 'three ticks of the control' });
+    await control.stop();
+    expect(ticks).toBe(afterStop);
+  });
+
+  it('reports each failing job to onError and keeps ticking', async () => {
     const errors: MaintenanceJob[] = [];
-    const messages: string[] = [];
     const maintainer = createMaintainer({
       db: t.db,
       schema: `${t.schema}_missing`,
-      retentionDays: 7,
       intervalMs: 20,
       onError: (error, job) => {
+        expect(String(error)).toMatch(/does not exist/);
         errors.push(job);
-        messages.push(String(error));
       },
     });
     maintainer.start();
-    await waitFor(() => errors.filter((job) => job === 'sweep').length >= 2, { what: 'two failed sweeps' });
-    await waitFor(() => errors.includes('retention'), { what: 'a failed retention run' });
+    await waitFor(() => errors.filter((job) => job === 'plan').length >= 2, { what: 'two failed plans' });
     await maintainer.stop();
-    for (const message of messages) expect(message).toMatch(/does not exist/);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * What the container worker does with its maintainer's reports: an event and a log line per
- * swept task, a line when retention deleted tasks, and a warning when a job failed.
+ * swept task, a line when retention deleted tasks or leadership changed, and a warning when a
+ * job failed.
  * @module
  */
 import { sweptTaskEvents, type MaintainerOptions } from '../maintenance/maintainer.ts';
@@ -11,8 +12,13 @@ import type { TaskEventPublisher } from './task-event-publisher.ts';
 export function maintenanceLog(
   logger: Logger,
   publisher: TaskEventPublisher,
-): Pick<MaintainerOptions, 'onSwept' | 'onDeleted' | 'onError'> {
+): Pick<MaintainerOptions, 'onSwept' | 'onDeleted' | 'onError' | 'onLeadership'> {
   return {
+    onLeadership(leading, holder) {
+      logger.log(leading ? 'info' : 'debug', leading ? 'maintainer_elected' : 'maintainer_follower', {
+        leader: holder,
+      });
+    },
     onSwept(swept) {
       publisher.publish(sweptTaskEvents(swept));
       for (const task of swept) {
@@ -29,7 +35,7 @@ export function maintenanceLog(
       if (count > 0) logger.log('info', 'tasks_deleted', { count, olderThanDays });
     },
     onError(error, job) {
-      logger.log('warn', job === 'sweep' ? 'sweep_failed' : 'retention_failed', { error: String(error) });
+      logger.log('warn', `${job === 'plan' ? 'maintenance_plan' : job}_failed`, { error: String(error) });
     },
   };
 }

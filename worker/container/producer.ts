@@ -1,8 +1,9 @@
 /**
  * The producer: claims batches of due tasks sized to the free slots, with one statement,
  * and keeps claiming while batches come back full (a worker that stops after one fetch falls
- * behind); otherwise it sleeps until the poll interval passes or `wake()` is called (a
- * notification, or a slot freed after a full batch).
+ * behind); otherwise it sleeps until `wake()` is called (a notification, the maintainer
+ * finding due tasks, a slot freed after a full batch) or, while no notifier is connected, until
+ * the poll interval passes.
  * @module
  */
 import { claimTasks, type ClaimedTask } from '../../src/core/execution/claim.ts';
@@ -24,6 +25,13 @@ export interface ProducerOptions {
   /** Hands back tasks claimed after a stop request (put back to PENDING). */
   release: (tasks: ClaimedTask[]) => Promise<void>;
   logger: Logger;
+  /**
+   * Whether notifications reach the worker now: then an idle producer sleeps until `wake()`
+   * (a notification, the maintainer's "due now", a freed slot) instead of polling.
+   */
+  listening?: () => boolean;
+  /** A claim found nothing: what woke the producer is not due yet (or another worker took it). */
+  onEmptyClaim?: () => void;
 }
 
 const PREFETCH_HORIZON_MS = 100;
@@ -139,6 +147,7 @@ export class Producer {
           }
           this.buffer.push(...tasks);
           this.pump();
+          if (tasks.length === 0) this.o.onEmptyClaim?.();
           // A full batch means more may be waiting: keep fetching until one comes back short.
           this.lastBatchFull = tasks.length === want;
           if (this.lastBatchFull && this.shouldClaim()) continue;
@@ -148,11 +157,15 @@ export class Producer {
           this.errorDelay = Math.min(this.errorDelay * 2, 5000);
           continue;
         }
+      } else {
+        // Woken with every slot taken: tasks may be waiting, so claim when a slot frees.
+        this.lastBatchFull = true;
       }
-      await this.sleep(this.o.options.pollInterval);
+      await this.sleep(this.o.listening?.() ? Infinity : this.o.options.pollInterval);
     }
   }
 
+  /** Sleeps `ms` (Infinity: until woken), or not at all when a wake-up came meanwhile. */
   private sleep(ms: number): Promise<void> {
     if (this.wakePending) {
       this.wakePending = false;
@@ -164,7 +177,7 @@ export class Producer {
         this.wakeUp = undefined;
         resolve();
       };
-      const timer = setTimeout(finish, ms);
+      const timer = ms === Infinity ? undefined : setTimeout(finish, ms);
       this.wakeUp = finish;
     });
   }

@@ -17,7 +17,7 @@ import type { Database } from '../../src/core/database.ts';
 import { ConfigError } from '../../src/core/errors.ts';
 import { landedTaskEvents } from '../../src/core/execution/write-back.ts';
 import { workerStatements, type WorkerStatements } from '../../src/core/sql/worker-statements.ts';
-import { createMaintainer, type Maintainer } from '../maintenance/maintainer.ts';
+import { createMaintainer, type Maintainer, type MaintenancePlan } from '../maintenance/maintainer.ts';
 import { Completer } from './completer.ts';
 import type { Executor, ExecutorOptions } from './executor.ts';
 import { ExecutorPool } from './executor-pool.ts';
@@ -80,7 +80,9 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
     onProgress: progressSaver({ ...context, run: (token) => running.byToken(token) }),
   });
   const registered = () => taskNames;
-  const completer = createCompleter({ ...context, options, stats, publisher, registered });
+  // A retry is due after its back-off: the maintainer plans when.
+  const retried = () => maintainer.poke();
+  const completer = createCompleter({ ...context, options, stats, publisher, registered, retried });
   const running = new RunningTasks({
     executor,
     completer,
@@ -95,9 +97,25 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
     freeSlots: () => executor.freeSlots,
     dispatch: (task) => running.start(task),
     release: putBack,
+    listening: () => listening,
+    onEmptyClaim: () => maintainer.poke(),
   });
   const leaseKeeper = createLeaseKeeper({ ...context, lease: options.lease, running, producer });
-  const maintainer = createWorkerMaintainer({ db, options, logger, publisher });
+  // Whether notifications reach this worker: then idle sleeps are long (see maintainer.ts).
+  let listening = false;
+  const maintainer = createWorkerMaintainer({
+    db,
+    workerId,
+    options,
+    logger,
+    publisher,
+    listening: () => listening,
+    onDue: (plan) => {
+      if (listening && executor.freeSlots === options.concurrency) unannounced(plan);
+      producer.wake();
+    },
+  });
+  const unannounced = unannouncedTaskWarning(logger);
 
   const close = () => executor.close().then(closeDatabase);
   const { waitForDatabase, signal } = options;
@@ -112,6 +130,10 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
     queues: options.queues,
     logger,
     wake: () => producer.wake(),
+    onListening: (now) => {
+      if (now !== listening) maintainer.poke(); // re-plan with the new idle length
+      listening = now;
+    },
   });
   logger.log('info', 'worker_started', startedFields(workerId, options, input, taskNames));
 
@@ -178,23 +200,53 @@ function createLeaseKeeper(context: {
   });
 }
 
-/** The maintainer: expired leases and retention on the worker's interval, reported to its log. */
+/**
+ * The worker's part in the maintainer: a candidate in the election under its worker id, waking
+ * the producer when tasks are due, reporting to its log.
+ */
 function createWorkerMaintainer(context: {
   db: Database;
+  workerId: string;
   options: ResolvedWorkerOptions;
   logger: Logger;
   publisher: TaskEventPublisher;
+  listening: () => boolean;
+  onDue: (plan: MaintenancePlan) => void;
 }): Maintainer {
   const { db, options, logger, publisher } = context;
   return createMaintainer({
     db,
     schema: options.schema,
+    holder: context.workerId,
+    leaseSeconds: options.lease,
     backoff: options.backoff,
     retentionDays: options.retentionDays,
     intervalMs: options.sweepInterval,
+    idleMs: options.idleInterval,
+    listening: context.listening,
+    queues: options.queues,
     now: options.now,
+    onDue: context.onDue,
     ...maintenanceLog(logger, publisher),
   });
+}
+
+/**
+ * A warning, at most every 10 minutes, when an idle worker that listens for notifications
+ * finds a task that has been due for seconds: something creates tasks without notifying (a
+ * client with no notifier, a failed publish), and they wait up to `idleInterval`.
+ */
+function unannouncedTaskWarning(logger: Logger): (plan: MaintenancePlan) => void {
+  let lastWarned = -Infinity;
+  return (plan) => {
+    const waitedMs = plan.now - (plan.nextDue ?? plan.now);
+    if (waitedMs < 5000 || plan.now - lastWarned < 600_000) return;
+    lastWarned = plan.now;
+    logger.log('warn', 'unannounced_tasks', {
+      waitedSeconds: Math.round(waitedMs / 1000),
+      note: 'a task was due without a notification: give its client the same notifier, or lower --idle-interval',
+    });
+  };
 }
 
 /** The node-postgres pool of a worker given a URL. */
@@ -212,6 +264,7 @@ function createCompleter(context: {
   stats: WorkerStats;
   publisher: TaskEventPublisher;
   registered: () => readonly string[];
+  retried: () => void;
 }): Completer {
   const { logger, options, stats, publisher, registered } = context;
   return new Completer({
@@ -223,6 +276,7 @@ function createCompleter(context: {
     onLanded: (landed) => {
       for (const item of landed) logWriteBack(item, { logger, stats, registered });
       if (publisher.enabled) publisher.publish(landedTaskEvents(landed));
+      if (landed.some((item) => item.status === 'PENDING')) context.retried();
     },
     onError: (error, pending) => logger.log('error', 'write_back_failed', { error: String(error), pending }),
     // The rows landed; a failing log or publish must not write them again.

@@ -16,6 +16,8 @@ export interface WakeUpOptions {
   queues: readonly string[] | undefined;
   logger: Logger;
   wake: () => void;
+  /** Every subscription connected, or one of them went down (polling covers the gap). */
+  onListening?: (listening: boolean) => void;
 }
 
 /** Subscribes; resolves with one function that ends every subscription (never rejects). */
@@ -24,12 +26,20 @@ export async function subscribeWakeUps(options: WakeUpOptions): Promise<() => Pr
   const unsubscribes: Unsubscribe[] = [];
   if (notifier) {
     const channels = queues ? queues.map((queue) => queueChannel(schema, queue)) : [anyQueueChannel(schema)];
+    const down = new Set<string>(channels);
+    const reported = new Set<string>();
+    const report = () => options.onListening?.(down.size === 0);
     for (const channel of channels) {
       const unsubscribe = await notifier
         .subscribe(channel, wake, {
           onStatus: (status) => {
             logger.log(status === 'connected' ? 'info' : 'warn', `notifier_${status}`, { channel });
-            if (status === 'connected') wake();
+            reported.add(channel);
+            if (status === 'connected') down.delete(channel);
+            else down.add(channel);
+            report();
+            // Back (tasks created meanwhile sent no message) or down (polling starts): claim now.
+            wake();
           },
         })
         .catch((error: unknown) => {
@@ -40,8 +50,12 @@ export async function subscribeWakeUps(options: WakeUpOptions): Promise<() => Pr
           });
           return undefined;
         });
-      if (unsubscribe) unsubscribes.push(unsubscribe);
+      if (unsubscribe) {
+        unsubscribes.push(unsubscribe);
+        if (!reported.has(channel)) down.delete(channel);
+      }
     }
+    report();
   }
   return async () => {
     await Promise.all(unsubscribes.map((unsubscribe) => unsubscribe().catch(() => undefined)));

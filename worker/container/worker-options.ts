@@ -24,8 +24,18 @@ export interface WorkerOptions {
   retry?: number;
   /** Only these queues (default: all queues). */
   queues?: string[];
-  /** Milliseconds between polls when idle (default: 1000). */
+  /**
+   * Milliseconds between polls when idle without notifications: no notifier, or its
+   * connection is down (default: 1000).
+   */
   pollInterval?: number;
+  /**
+   * Longest sleep, in milliseconds, of an idle worker whose notifier is connected: it wakes on
+   * a notification, when a delayed task or a retry becomes due, and when maintenance is due,
+   * else after this long as a safety net (default: 600000, so an idle queue lets a serverless
+   * Postgres suspend: Neon does after 5 minutes without queries).
+   */
+  idleInterval?: number;
   /** Lease length in seconds; a crashed worker's tasks are recovered after about this long (default: 30). */
   lease?: number;
   /** Seconds running tasks get to finish after a stop request (default: 25). */
@@ -38,11 +48,14 @@ export interface WorkerOptions {
    * the signal and a busy loop blocks the worker (see in-process-executor.ts).
    */
   isolation?: 'thread' | 'none';
-  /** Milliseconds between sweeps of expired leases (default: lease / 3, in ms). */
+  /**
+   * Milliseconds between maintenance looks while work waits (default: lease / 3, in ms). The
+   * maintenance itself (sweeping expired leases, retention) runs on one elected worker.
+   */
   sweepInterval?: number;
   /**
    * Deletes final tasks (COMPLETED, FAILED, CANCELLED) created more than this many days ago,
-   * on the sweeper's interval (default: keep everything).
+   * once an hour, on the elected maintainer, in bounded batches (default: keep everything).
    */
   retentionDays?: number;
   /** Retry back-off (default: 1 s base, 1 h cap). */
@@ -119,6 +132,7 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     retry: positiveInt(options.retry ?? 0, 'retry', 0, 1000),
     queues,
     pollInterval: positive(options.pollInterval ?? 1000, 'pollInterval'),
+    idleInterval: positive(options.idleInterval ?? 600_000, 'idleInterval'),
     lease,
     grace: options.grace === 0 ? 0 : positive(options.grace ?? 25, 'grace'),
     killGrace: options.killGrace === 0 ? 0 : positive(options.killGrace ?? 1000, 'killGrace'),

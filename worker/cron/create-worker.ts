@@ -45,6 +45,17 @@ export interface CloudflareWorkerOptions {
   queues?: string[];
   /** Lease of a claimed task, in seconds (default: 60). */
   lease?: number;
+  /**
+   * Tasks whose timeout is longer than the budget left (default timeout: 300 s) or that have
+   * none. `'try'` (default): run when no task that fits is due; they usually finish fast.
+   * `'skip'`: never claimed by the cron run (leave them to container workers).
+   */
+  longTasks?: 'try' | 'skip';
+  /**
+   * A task cut off by the end of the budget this many times fails with `BudgetExceededError`
+   * instead of being put back again (default: 3; 1 to 10).
+   */
+  maxCutOffs?: number;
   backoff?: RetryBackoff;
   /** Longest `GET /tasks/:id/wait`, in seconds (default: 30). */
   maxWaitSeconds?: number;
@@ -102,6 +113,8 @@ export function createCloudflareWorker<Env extends TaskWorkerEnv = TaskWorkerEnv
       retry: options.retry,
       queues: options.queues,
       lease: options.lease,
+      longTasks: options.longTasks,
+      maxCutOffs: options.maxCutOffs,
       backoff: options.backoff,
       workerId: `cloudflare:${crypto.randomUUID().slice(0, 8)}`,
       onLanded: (landed) => publish(landedTaskEvents(landed)),

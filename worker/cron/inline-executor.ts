@@ -6,16 +6,23 @@
  * timeout only aborts its `AbortSignal`; the outcome is recorded as a timeout right away and
  * whatever the handler does later is ignored. A handler that never yields keeps the isolate
  * busy until the platform stops it; its lease then expires and the sweeper recovers the task.
+ *
+ * Up to `concurrency` tasks run at once and a slot is refilled as soon as its task finishes.
+ * Each claim first takes tasks whose timeout fits the budget left; with `longTasks: 'try'` a
+ * slot that finds none takes another task. A task the end of the budget cuts off is put back
+ * without spending a retry; one cut off `maxCutOffs` times fails with `BudgetExceededError`.
  * @module
  */
-import { claimTasks, type ClaimedTask } from '../../src/core/execution/claim.ts';
+import { claimTasks, type ClaimContext, type ClaimedTask } from '../../src/core/execution/claim.ts';
 import type { Database } from '../../src/core/database.ts';
 import type { TaskRegistry } from '../../src/core/define-tasks.ts';
 import { DEFAULT_RETRY_BACKOFF, type RetryBackoff } from '../../src/core/retry-policy.ts';
 import { DEFAULT_SCHEMA } from '../../src/core/schema-name.ts';
-import { workerStatements } from '../../src/core/sql/worker-statements.ts';
-import { runHandler } from '../../src/core/execution/run-handler.ts';
+import { ERROR_HISTORY_LENGTH, workerStatements } from '../../src/core/sql/worker-statements.ts';
 import { writeBack, type Landed, type WriteBack } from '../../src/core/execution/write-back.ts';
+import { writeCutOffs, type CutOff, type CutOffContext } from './inline-cut-off.ts';
+import { BackgroundWriter, runPool } from './inline-pool.ts';
+import { runInline, type InlineRun } from './inline-run.ts';
 
 export interface InlineExecutorOptions {
   db: Database;
@@ -33,12 +40,23 @@ export interface InlineExecutorOptions {
   /** Lease seconds (default: 60). */
   lease?: number;
   queues?: string[];
+  /**
+   * Tasks whose timeout is longer than the budget left (or that have none). `'try'` (default):
+   * claimed when no task that fits is due, so tasks with the default 300 s timeout, which
+   * usually finish fast, still run. `'skip'`: never claimed (leave them to container workers).
+   */
+  longTasks?: 'try' | 'skip';
+  /**
+   * A task cut off by the end of the budget this many times fails with `BudgetExceededError`
+   * (default: 3; 1 to 10). Only tasks whose timeout does not fit the budget are counted.
+   */
+  maxCutOffs?: number;
   /** (default: inline:<random>) */
   workerId?: string;
   backoff?: RetryBackoff;
   /** Clock for tests (default: the database clock). */
   now?: () => Date | undefined;
-  /** Every outcome that was written (or refused by fencing). */
+  /** Every outcome that was written (or refused by fencing), cut-offs included. */
   onLanded?: (landed: Landed[]) => void;
 }
 
@@ -47,68 +65,42 @@ export interface InlineRunResult {
   completed: number;
   failed: number;
   retried: number;
-  /** Outcomes refused by fencing (cancelled meanwhile, or the lease was lost). */
+  /** Outcomes and cut-offs refused by fencing (cancelled meanwhile, or the lease was lost). */
   lost: number;
-  /** Tasks handed back unstarted or cut off by the budget (not counted as a retry). */
+  /** Tasks handed back unstarted: claimed as the budget ran out (not counted as a retry). */
   putBack: number;
+  /** Tasks cut off by the end of the budget and put back (not counted as a retry). */
+  cutOff: number;
+  /** Tasks cut off `maxCutOffs` times, now failed with `BudgetExceededError`. */
+  budgetFailed: number;
 }
 
-class Timeout extends Error {
-  override name = 'TimeoutError';
-}
-
-async function execute(
-  task: ClaimedTask,
-  tasks: TaskRegistry,
-  deadline: number,
-): Promise<{ outcome: WriteBack } | { cutOff: true }> {
-  const common = { id: task.id, attempt: task.attempt, token: task.token, name: task.name };
-  const controller = new AbortController();
-  const taskMs = task.timeout === null ? Infinity : task.timeout * 1000;
-  const budgetLeft = deadline - Date.now();
-  const cutByBudget = budgetLeft < taskMs;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<'expired'>((resolve) => {
-    timer = setTimeout(() => resolve('expired'), Math.max(0, Math.min(taskMs, budgetLeft)));
-  });
-  // Progress is not stored inline: there is no spare round trip in a cron budget.
-  const run = runHandler(tasks, task, { signal: controller.signal });
-  const outcome = await Promise.race([run, expired]);
-  if (timer !== undefined) clearTimeout(timer);
-  if (outcome === 'expired') {
-    controller.abort(new Timeout(`Task timed out after ${task.timeout} s`));
-    if (cutByBudget) return { cutOff: true };
-    const error = {
-      message: `Task timed out after ${task.timeout} s`,
-      type: 'TimeoutError',
-      stack: null,
-      nonRetryable: false,
-    };
-    return { outcome: { kind: 'fail', ...common, error, duration: taskMs / 1000, retryable: true } };
-  }
-  return {
-    outcome: outcome.ok
-      ? { kind: 'complete', ...common, json: outcome.json, duration: outcome.duration }
-      : {
-          kind: 'fail',
-          ...common,
-          error: outcome.error,
-          duration: outcome.duration,
-          retryable: !outcome.error.nonRetryable,
-        },
-  };
-}
+/** What a finished slot leaves to write. */
+type Finished = { task: ClaimedTask; run: InlineRun };
 
 /** Claims and runs due tasks until none are left or the budget is spent. */
 export async function runDueTasks(options: InlineExecutorOptions): Promise<InlineRunResult> {
-  const started = Date.now();
-  const deadline = started + options.budgetMs - (options.reserveMs ?? 2000);
+  const reserveMs = options.reserveMs ?? 2000;
+  const maxCutOffs = options.maxCutOffs ?? 3;
+  if (!Number.isInteger(maxCutOffs) || maxCutOffs < 1 || maxCutOffs > ERROR_HISTORY_LENGTH) {
+    throw new RangeError(
+      `maxCutOffs must be an integer from 1 to ${ERROR_HISTORY_LENGTH}, not ${maxCutOffs}`,
+    );
+  }
+  const deadline = Date.now() + options.budgetMs - reserveMs;
   const sql = workerStatements(options.schema ?? DEFAULT_SCHEMA);
   const workerId = options.workerId ?? `inline:${crypto.randomUUID().slice(0, 8)}`;
-  const concurrency = options.concurrency ?? 4;
-  const backoff = options.backoff ?? DEFAULT_RETRY_BACKOFF;
   const now = () => options.now?.()?.toISOString() ?? null;
-  const result: InlineRunResult = { claimed: 0, completed: 0, failed: 0, retried: 0, lost: 0, putBack: 0 };
+  const result: InlineRunResult = {
+    claimed: 0,
+    completed: 0,
+    failed: 0,
+    retried: 0,
+    lost: 0,
+    putBack: 0,
+    cutOff: 0,
+    budgetFailed: 0,
+  };
   const claimContext = {
     db: options.db,
     sql,
@@ -117,33 +109,90 @@ export async function runDueTasks(options: InlineExecutorOptions): Promise<Inlin
     defaultRetries: options.retry ?? 0,
     queues: options.queues,
   };
-
-  while (Date.now() < deadline) {
-    const batch = await claimTasks({ ...claimContext, now: now() }, concurrency);
-    if (batch.length === 0) break;
-    result.claimed += batch.length;
-    const runs = await Promise.all(batch.map((task) => execute(task, options.tasks, deadline)));
-    const outcomes = runs.flatMap((run) => ('outcome' in run ? [run.outcome] : []));
-    const cutOff = batch.filter((_, i) => 'cutOff' in runs[i]!);
-    const landed = await writeBack({ db: options.db, sql, workerId, backoff, now: now() }, outcomes);
-    if (cutOff.length > 0) {
-      const { rowCount } = await options.db.query(sql.taskPutBack, [
-        cutOff.map((t) => t.id),
-        cutOff.map((t) => t.attempt),
-        workerId,
-        now(),
-        cutOff.map((t) => t.token),
-      ]);
-      result.putBack += rowCount;
-    }
-    for (const entry of landed) {
-      if (entry.status === null) result.lost++;
-      else if (entry.status === 'COMPLETED') result.completed++;
-      else if (entry.status === 'PENDING') result.retried++;
-      else result.failed++;
-    }
+  const cutOffContext = { db: options.db, sql, workerId, budgetMs: options.budgetMs, reserveMs, maxCutOffs };
+  const writer = new BackgroundWriter<Finished>(async (batch) => {
+    const landed = await writeFinished({ ...cutOffContext, now: now() }, options, batch, result);
     options.onLanded?.(landed);
-    if (batch.length < concurrency) break;
+  });
+  const claimState = { longTasks: options.longTasks ?? 'try', fittingLeft: true };
+  try {
+    result.claimed = await runPool<ClaimedTask>({
+      concurrency: options.concurrency ?? 4,
+      deadline,
+      claim: async (free) => {
+        if (writer.failed) return [];
+        return claimFitFirst({ ...claimContext, now: now() }, free, deadline, claimState);
+      },
+      run: async (task) => writer.add({ task, run: await runInline(task, options.tasks, deadline) }),
+    });
+  } finally {
+    // Every finished task's outcome is written before the run ends, even after an error.
+    await writer.settle();
   }
   return result;
+}
+
+/**
+ * Claims up to `free` tasks: first those whose timeout fits the time left before `deadline`
+ * (whole seconds, rounded down), then, with `'try'`, any due task for the slots still free.
+ * Once a fitting claim comes back short, the run makes no more (the time left only shrinks,
+ * and each one reads every due task that does not fit): only tasks due since would be missed.
+ */
+async function claimFitFirst(
+  context: ClaimContext,
+  free: number,
+  deadline: number,
+  state: { longTasks: 'try' | 'skip'; fittingLeft: boolean },
+): Promise<ClaimedTask[]> {
+  const maxTimeout = Math.floor((deadline - Date.now()) / 1000);
+  let fitting: ClaimedTask[] = [];
+  if (state.fittingLeft && maxTimeout >= 1) fitting = await claimTasks({ ...context, maxTimeout }, free);
+  if (fitting.length < free) state.fittingLeft = false;
+  if (state.longTasks === 'skip' || fitting.length === free) return fitting;
+  return [...fitting, ...(await claimTasks(context, free - fitting.length))];
+}
+
+/** Writes what finished slots left (outcomes, cut-offs, unstarted tasks) and counts it. */
+async function writeFinished(
+  context: CutOffContext,
+  options: InlineExecutorOptions,
+  batch: readonly Finished[],
+  result: InlineRunResult,
+): Promise<Landed[]> {
+  const { db, sql, workerId, now } = context;
+  const outcomes: WriteBack[] = [];
+  const cutOffs: CutOff[] = [];
+  const unstarted: ClaimedTask[] = [];
+  for (const { task, run } of batch) {
+    if (run.kind === 'outcome') outcomes.push(run.outcome);
+    else if (run.kind === 'cutOff') cutOffs.push({ task, durationMs: run.durationMs });
+    else unstarted.push(task);
+  }
+  const backoff = options.backoff ?? DEFAULT_RETRY_BACKOFF;
+  const [written, cut, putBack] = await Promise.all([
+    outcomes.length === 0 ? [] : writeBack({ db, sql, workerId, backoff, now }, outcomes),
+    cutOffs.length === 0 ? [] : writeCutOffs(context, cutOffs),
+    unstarted.length === 0
+      ? { rowCount: 0 }
+      : db.query(sql.taskPutBack, [
+          unstarted.map((t) => t.id),
+          unstarted.map((t) => t.attempt),
+          workerId,
+          now,
+          unstarted.map((t) => t.token),
+        ]),
+  ]);
+  for (const entry of written) {
+    if (entry.status === null) result.lost++;
+    else if (entry.status === 'COMPLETED') result.completed++;
+    else if (entry.status === 'PENDING') result.retried++;
+    else result.failed++;
+  }
+  for (const entry of cut) {
+    if (entry.status === 'FAILED') result.budgetFailed++;
+    else result.cutOff++;
+  }
+  result.lost += cutOffs.length - cut.length;
+  result.putBack += putBack.rowCount;
+  return [...written, ...cut];
 }

@@ -197,6 +197,9 @@ async function startWorker(
     retry: 1,
     grace: options.grace ?? 5,
     notifier: parts.notifier,
+    // Locally an idle database costs nothing, and tasks may come from tools that send no
+    // notification (psql, a script without a notifier): look every second, as with none.
+    idleInterval: 1000,
     logger: options.logger,
   });
   parts.stops.worker.push(() => handle.stop());

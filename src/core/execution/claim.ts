@@ -40,14 +40,28 @@ export interface ClaimContext {
   queues?: readonly string[] | undefined;
   /** ISO time, or null for the database clock. */
   now: string | null;
+  /**
+   * Only tasks with a timeout of at most this many seconds (not those without a timeout): the
+   * cron executor's claim of what fits its budget. Default: any task (the container claim).
+   */
+  maxTimeout?: number | undefined;
 }
 
 /** Claims up to `limit` due tasks. */
 export async function claimTasks(context: ClaimContext, limit: number): Promise<ClaimedTask[]> {
-  const { db, sql, workerId, lease, defaultRetries, queues, now } = context;
+  const { db, sql, workerId, lease, defaultRetries, queues, now, maxTimeout } = context;
   const params: unknown[] = [limit, workerId, lease, defaultRetries, now];
   if (queues) params.push(queues);
-  const { rows } = await db.query(queues ? sql.taskClaimForQueues : sql.taskClaim, params, { prepare: true });
+  if (maxTimeout !== undefined) params.push(maxTimeout);
+  const statement =
+    maxTimeout === undefined
+      ? queues
+        ? sql.taskClaimForQueues
+        : sql.taskClaim
+      : queues
+        ? sql.taskClaimFittingForQueues
+        : sql.taskClaimFitting;
+  const { rows } = await db.query(statement, params, { prepare: true });
   const tasks = rows.map((row) => ({
     id: row.id as string,
     name: row.name as string,

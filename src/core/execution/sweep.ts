@@ -20,6 +20,11 @@ export interface SweepOptions {
   /** Clock for tests (default: the database clock). */
   now?: Date;
   backoff?: RetryBackoff;
+  /**
+   * The maintainer's holder id: each batch moves nothing unless it holds the leader lease, so a
+   * leader that lost its lease mid-pass stops (default: none, an operator's unfenced run).
+   */
+  leader?: string;
 }
 
 /** One task the sweeper moved. */
@@ -33,23 +38,61 @@ export interface SweptTask {
   workerId: string | null;
 }
 
+export interface RetentionOptions {
+  /** Final tasks created more than this many days ago are deleted. */
+  days: number;
+  /** (default: task_worker) */
+  schema?: string;
+  /** Most tasks deleted per statement (default: 1000). */
+  batchSize?: number;
+  /**
+   * Most statements per call (default: unlimited): a pass stays short, and the rest waits for
+   * the next pass, so a big backlog never holds a long delete or bloats the table at once.
+   */
+  maxBatches?: number;
+  /** Clock for tests (default: `Date.now()`). */
+  now?: number;
+  /** The maintainer's holder id, as in `SweepOptions.leader`. */
+  leader?: string;
+}
+
+/** What one retention call did. */
+export interface RetentionResult {
+  deleted: number;
+  /** False when it stopped at `maxBatches` (or lost the lease) with more possibly left. */
+  done: boolean;
+}
+
 /**
- * Retention: deletes final tasks created more than `days` ago, in batches, oldest first.
- * Returns how many were deleted. `now` is injectable for tests (default: `Date.now()`).
+ * Retention: deletes final tasks created more than `days` ago, in batches, oldest first,
+ * skipping rows locked elsewhere.
  */
-export async function deleteFinishedTasks(
+export async function deleteFinishedTasksInBatches(
   db: Database,
-  options: { days: number; schema?: string; batchSize?: number; now?: number },
-): Promise<number> {
+  options: RetentionOptions,
+): Promise<RetentionResult> {
   const sql = workerStatements(options.schema ?? DEFAULT_SCHEMA);
-  const floor = taskIdFloor((options.now ?? Date.now()) - options.days * 86_400_000);
+  const time = options.now ?? Date.now();
+  const floor = taskIdFloor(time - options.days * 86_400_000);
   const batchSize = options.batchSize ?? 1000;
+  const now = options.now === undefined ? null : new Date(time).toISOString();
   let deleted = 0;
-  for (;;) {
-    const { rowCount } = await db.query(sql.taskDeleteFinished, [floor, batchSize]);
+  for (let batch = 0; batch < (options.maxBatches ?? Infinity); batch++) {
+    const { rowCount } = await db.query(sql.taskDeleteFinished, [
+      floor,
+      batchSize,
+      options.leader ?? null,
+      now,
+    ]);
     deleted += rowCount;
-    if (rowCount < batchSize) return deleted;
+    if (rowCount < batchSize) return { deleted, done: true };
   }
+  return { deleted, done: false };
+}
+
+/** Retention, every batch until none is left; returns how many were deleted. */
+export async function deleteFinishedTasks(db: Database, options: RetentionOptions): Promise<number> {
+  return (await deleteFinishedTasksInBatches(db, { ...options, maxBatches: undefined })).deleted;
 }
 
 /** Recovers every expired lease (in batches) and returns what moved. */
@@ -64,6 +107,7 @@ export async function sweepExpiredTasks(db: Database, options: SweepOptions = {}
       options.now?.toISOString() ?? null,
       backoff.baseSeconds,
       backoff.maxSeconds,
+      options.leader ?? null,
     ]);
     for (const row of rows) {
       swept.push({

@@ -9,6 +9,7 @@
  * (production); tests inject a time so back-off is checked without sleeping.
  * @module
  */
+import { leaderFence } from './maintainer-statements.ts';
 import { quoteSchema } from '../schema-name.ts';
 
 /** How many errors `error_history` keeps per task (most recent last). */
@@ -65,6 +66,16 @@ export interface WorkerStatements {
   readonly taskClaim: string;
   readonly taskClaimForQueues: string;
   /**
+   * The claim of the Cloudflare cron executor (inline, within a time budget): like `taskClaim`
+   * and `taskClaimForQueues`, but only tasks with a timeout of at most $N seconds (float8), N
+   * being the parameter after the others: $6 here, $7 in `…ForQueues`. Tasks with no timeout
+   * never fit. The timeout is not in the claim indexes: a claim reads the due tasks that do not
+   * fit (of each priority level it visits) on its way to those that do, so it costs more the more
+   * long due tasks wait in front of short ones. Container workers never use these statements.
+   */
+  readonly taskClaimFitting: string;
+  readonly taskClaimFittingForQueues: string;
+  /**
    * Extends the lease of the tasks $1 (text[]) at attempts $2 (int[]) with lease tokens $6
    * (text[]) still owned by worker $3 to now ($5) + $4 s; returns the ids and tokens still owned.
    */
@@ -86,8 +97,20 @@ export interface WorkerStatements {
    */
   readonly taskPutBack: string;
   /**
+   * Puts back tasks the cron executor's time budget cut off, from $1 = JSON
+   * `[{id, attempt, token, duration, cut_message, fail_message}]` owned by worker $2 ($3 = now):
+   * `PENDING` as they were, no retry used, with a {@link BUDGET_CUT_OFF_ERROR} entry
+   * (`cut_message`) added to `error_history`. A task cut off for the $4-th time (counting the
+   * entries since its last {@link BUDGET_EXCEEDED_ERROR}, so a manual retry starts again) is
+   * `FAILED` instead, with that error type and `fail_message`, and no retry either. $4 must be at
+   * most {@link ERROR_HISTORY_LENGTH}. Returns the ids, tokens and statuses that landed.
+   */
+  readonly taskCutOff: string;
+  /**
    * Recovers up to $1 `PROGRESS` tasks whose lease expired before now ($2): back to `PENDING`
    * with back-off while retries are left, else `FAILED`. $3 = back-off base s, $4 = cap s.
+   * Fenced by $5, the maintainer's holder id: nothing moves unless $5 holds the leader lease
+   * (null: an operator's run, unfenced).
    */
   readonly taskSweepExpired: string;
   /** Stores progress $4 (JSON) on task $1 at attempt $2 with lease token $5 owned by worker $3. */
@@ -101,7 +124,9 @@ export interface WorkerStatements {
   /**
    * Retention: deletes up to $2 final tasks (COMPLETED, FAILED, CANCELLED) created before the
    * id $1 (see `taskIdFloor`), oldest first. Walks the primary key (ids are time-ordered), so
-   * it needs no index of its own; unfinished old tasks are skipped, never deleted.
+   * it needs no index of its own; unfinished old tasks are skipped, never deleted, and rows
+   * locked by anything else are skipped rather than waited for. Fenced by $3, the maintainer's
+   * holder id, like the sweep ($4 = now).
    */
   readonly taskDeleteFinished: string;
 }
@@ -109,11 +134,20 @@ export interface WorkerStatements {
 /** Builds the executor statements for `schema`. */
 export function workerStatements(schema: string): WorkerStatements {
   const tasks = `${quoteSchema(schema)}.tasks`;
-  return { ...claimStatements(tasks), ...writeBackStatements(tasks), ...maintenanceStatements(tasks) };
+  return {
+    ...claimStatements(tasks),
+    ...writeBackStatements(tasks),
+    ...maintenanceStatements(tasks, schema),
+  };
 }
 
 /** The claim, for all queues or some; `tasks` is the quoted table. */
-function claimStatements(tasks: string): Pick<WorkerStatements, 'taskClaim' | 'taskClaimForQueues'> {
+function claimStatements(
+  tasks: string,
+): Pick<
+  WorkerStatements,
+  'taskClaim' | 'taskClaimForQueues' | 'taskClaimFitting' | 'taskClaimFittingForQueues'
+> {
   const now = 'coalesce($5::timestamptz, now())';
   // The highest priority with a pending task (of queue `asked.queue` when `inQueue`), below
   // `level.priority` when `below`: one index descent. Walking the priorities this way (a skip
@@ -125,28 +159,30 @@ function claimStatements(tasks: string): Pick<WorkerStatements, 'taskClaim' | 't
       limit 1)`;
   // Up to $1 due tasks of priority `level.priority` (and queue `asked.queue`), oldest position
   // first, locked: a range of the index that ends at "now", so tasks not due yet are not read.
-  const due = (inQueue: boolean) => `(
+  // `maxTimeout` (the fitting claims' parameter) filters the range row by row: the due tasks
+  // that do not fit are read and skipped (not locked); the container claims have no filter.
+  const due = (inQueue: boolean, maxTimeout?: string) => `(
       select id, ${position()} as position from ${tasks}
       where status = 'PENDING' and priority = level.priority${inQueue ? ' and queue = asked.queue' : ''}
-        and ${position()} <= ${now} and run_at <= ${now}
+        and ${position()} <= ${now} and run_at <= ${now}${maxTimeout ? `\n        and timeout <= ${maxTimeout}::float8` : ''}
       order by ${position()}, id
       limit $1
       for update skip locked)`;
   // All queues: the priority levels from the highest down, each level's due tasks in position
   // order, until $1 are found (the recursive CTE is evaluated only as far as the limit pulls).
-  const allQueues = `
+  const allQueues = (maxTimeout?: string) => `
   with recursive level(priority) as (
     select ${next(false, false)}
     union all
     select ${next(true, false)} from level where level.priority is not null
   )
-  select due.id from level cross join lateral ${due(false)} due
+  select due.id from level cross join lateral ${due(false, maxTimeout)} due
   limit $1`;
   // Some queues: a level is the highest priority below the last one in any asked queue; per
   // level, each asked queue's due tasks (tasks_claim_queue_idx), merged by position. Each queue
   // locks up to $1 rows, so with several queues a claim may hold a few rows it does not take
   // until it commits; concurrent claims skip them meanwhile.
-  const someQueues = `
+  const someQueues = (maxTimeout?: string) => `
   with recursive asked(queue) as (select distinct queue from unnest($6::text[]) as queue),
   level(priority) as (
     select (select max(head.priority) from asked cross join lateral ${next(false, true)} head(priority))
@@ -155,7 +191,7 @@ function claimStatements(tasks: string): Pick<WorkerStatements, 'taskClaim' | 't
     from level where level.priority is not null
   )
   select pick.id from level cross join lateral (
-    select due.id from asked cross join lateral ${due(true)} due
+    select due.id from asked cross join lateral ${due(true, maxTimeout)} due
     order by due.position, due.id
     limit $1
   ) pick
@@ -179,15 +215,33 @@ where t.id = any(array(${select}
 returning t.id, t.name, t.args::text as args_json, t.kwargs::text as kwargs_json, t.queue, t.priority,
           t.timeout, t.attempt, t.max_retries, t.lease_token::text as lease_token,
           (extract(epoch from ${position('t.')}) * 1000000)::int8 as position_us`;
-  return { taskClaim: claim(allQueues), taskClaimForQueues: claim(someQueues) };
+  return {
+    taskClaim: claim(allQueues()),
+    taskClaimForQueues: claim(someQueues()),
+    taskClaimFitting: claim(allQueues('$6')),
+    taskClaimFittingForQueues: claim(someQueues('$7')),
+  };
 }
+
+/** `error_history` type of a cut-off by the cron executor's budget (see `taskCutOff`). */
+export const BUDGET_CUT_OFF_ERROR = 'BudgetCutOffError';
+/** `error_type` of a task failed for being cut off by that budget too many times. */
+export const BUDGET_EXCEEDED_ERROR = 'BudgetExceededError';
+
+// The cut-offs recorded since the task last failed for them (`error_history` ordinal numbers).
+const cutOffsSinceGiveUp = `(
+      select count(*) from jsonb_array_elements(t.error_history) with ordinality as cut(entry, n)
+      where cut.entry->>'type' = '${BUDGET_CUT_OFF_ERROR}'
+        and cut.n > coalesce((
+          select max(gave_up.n) from jsonb_array_elements(t.error_history) with ordinality as gave_up(entry, n)
+          where gave_up.entry->>'type' = '${BUDGET_EXCEEDED_ERROR}'), 0))`;
 
 /** What a worker writes while it holds tasks: leases, outcomes, put-backs, progress. */
 function writeBackStatements(
   tasks: string,
 ): Pick<
   WorkerStatements,
-  'taskHeartbeat' | 'taskCompleteMany' | 'taskFailMany' | 'taskPutBack' | 'taskProgress'
+  'taskHeartbeat' | 'taskCompleteMany' | 'taskFailMany' | 'taskPutBack' | 'taskCutOff' | 'taskProgress'
 > {
   return {
     taskHeartbeat: `
@@ -237,6 +291,32 @@ set status = 'PENDING', worker_id = null, lease_until = null, lease_token = null
 from unnest($1::text[], $2::int[], $5::text[]) as owned(id, attempt, token)
 where t.id = owned.id and ${fence('owned')} and t.worker_id = $3
 returning t.id, t.queue, t.name, t.attempt`,
+    taskCutOff: `
+with input as (
+  select x.*, ${cutOffsSinceGiveUp} + 1 >= $4::int as give_up
+  from jsonb_to_recordset($1::jsonb) as x(
+    id text, attempt int, token text, duration float8, cut_message text, fail_message text)
+  join ${tasks} t on t.id = x.id
+)
+update ${tasks} t
+set status = case when input.give_up then 'FAILED' else 'PENDING' end,
+    worker_id = case when input.give_up then t.worker_id end,
+    started_at = case when input.give_up then t.started_at end,
+    finished_at = case when input.give_up then coalesce($3::timestamptz, now()) end,
+    error = case when input.give_up then input.fail_message else t.error end,
+    error_type = case when input.give_up then '${BUDGET_EXCEEDED_ERROR}' else t.error_type end,
+    error_stack = case when input.give_up then null else t.error_stack end,
+    duration = case when input.give_up then input.duration else t.duration end,
+    error_history = ${history(
+      't.attempt',
+      'case when input.give_up then input.fail_message else input.cut_message end',
+      `case when input.give_up then '${BUDGET_EXCEEDED_ERROR}' else '${BUDGET_CUT_OFF_ERROR}' end`,
+      'coalesce($3::timestamptz, now())',
+    )},
+    lease_until = null, lease_token = null, updated_at = coalesce($3::timestamptz, now())
+from input
+where t.id = input.id and ${fence('input')} and t.worker_id = $2
+returning t.id, input.token, t.status, t.queue, t.name, t.attempt`,
     taskProgress: `
 update ${tasks} t set progress = $4::jsonb
 from (select $2::int as attempt, $5::text as token) as run
@@ -248,12 +328,14 @@ returning t.id`,
 /** The maintainer's statements: expired leases, planner statistics, retention. */
 function maintenanceStatements(
   tasks: string,
+  schema: string,
 ): Pick<WorkerStatements, 'taskSweepExpired' | 'taskTableAnalyze' | 'taskDeleteFinished'> {
   return {
     taskSweepExpired: `
 with expired as (
   select id from ${tasks}
   where status = 'PROGRESS' and lease_until < coalesce($2::timestamptz, now())
+    and ${leaderFence(schema, '$5', 'coalesce($2::timestamptz, now())')}
   order by lease_until
   limit $1
   for update skip locked
@@ -279,8 +361,10 @@ delete from ${tasks}
 where id in (
   select id from ${tasks}
   where id < $1 and status in ('COMPLETED', 'FAILED', 'CANCELLED')
+    and ${leaderFence(schema, '$3', 'coalesce($4::timestamptz, now())')}
   order by id
   limit $2
+  for update skip locked
 )
 returning id`,
   };

@@ -30,7 +30,10 @@ Options:
   --concurrency N        tasks at once, each in its own thread (default: 1)
   --retry N              retries for tasks created without maxRetries; 1 = two attempts (default: 0)
   --queues a,b           only these queues (default: all)
-  --poll-interval MS     poll when idle every MS milliseconds (default: 1000)
+  --poll-interval MS     poll when idle every MS milliseconds, while no notifier is connected
+                         (default: 1000)
+  --idle-interval S      longest sleep of an idle worker whose notifier is connected; it wakes
+                         for notifications and for due tasks and maintenance (default: 600)
   --lease S              lease seconds; a crashed worker's tasks come back after about this (default: 30)
   --grace S              seconds running tasks get to finish on shutdown (default: 25)
   --database-url URL     Postgres URL (default: $DATABASE_URL)
@@ -45,6 +48,11 @@ Options:
                          UPSTASH_REDIS_REST_URL/TOKEN, else none = polling only)
   --log-format F         json or pretty (default: pretty on a TTY, else json)
   --log-level L          debug, info, warn or error (default: info)`;
+
+/** Seconds from the command line as the milliseconds `runWorker` takes. */
+function seconds(value: number | undefined): number | undefined {
+  return value === undefined ? undefined : value * 1000;
+}
 
 function int(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
@@ -75,6 +83,7 @@ function parseRunArgs(argv: string[]): RunConfig {
       retry: { type: 'string' },
       queues: { type: 'string' },
       'poll-interval': { type: 'string' },
+      'idle-interval': { type: 'string' },
       lease: { type: 'string' },
       grace: { type: 'string' },
       'database-url': { type: 'string' },
@@ -114,6 +123,7 @@ function parseRunArgs(argv: string[]): RunConfig {
       retry: int(values.retry, 'retry'),
       queues: values.queues?.split(','),
       pollInterval: int(values['poll-interval'], 'poll-interval'),
+      idleInterval: seconds(int(values['idle-interval'], 'idle-interval')),
       lease: int(values.lease, 'lease'),
       grace: int(values.grace, 'grace'),
       retentionDays: int(values['retention-days'], 'retention-days'),

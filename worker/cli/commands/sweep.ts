@@ -9,7 +9,8 @@ import { databaseOptions } from '../database-options.ts';
 const usage = `Usage: task-worker sweep [--database-url URL] [--schema NAME]
 
 Returns tasks whose lease expired (their worker died) to PENDING, or FAILED when no retries
-are left, then exits. Every running worker also does this on an interval.
+are left, then exits, whoever leads maintenance (safe beside it: rows in use are skipped).
+Running workers elect one of them to do this as leases expire.
 
 Options:
   --database-url URL  Postgres URL (default: $DATABASE_URL)
