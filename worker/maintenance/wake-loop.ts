@@ -30,7 +30,7 @@ export function createWakeLoop(options: WakeLoopOptions): WakeLoop {
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
       wake = () => {
-        clearTimeout(timer);
+        if (timer !== undefined) clearTimeout(timer);
         wake = undefined;
         resolve();
       };
