@@ -5,6 +5,8 @@ import { ConfigError } from '../src/core/errors.ts';
 import type { Notifier } from '../src/core/notifier.ts';
 import { createUpstashNotifier, type UpstashConnection } from '../src/adapters/edge/upstash-notifier.ts';
 import { createTaskClient, type TaskClient, type TaskClientConfig } from '../src/core/service/task-client.ts';
+import type { DueHint } from '../src/core/due-hint.ts';
+import { createUpstashDueHint } from '../src/adapters/edge/upstash-due-hint.ts';
 
 export interface ClientOptions {
   /** Neon (or local endpoint) connection string; used through Neon's HTTP driver. */
@@ -32,6 +34,13 @@ export interface ClientOptions {
   redis?: UpstashConnection;
   /** Any other notifier instead of `redis` (Redis TCP or LISTEN/NOTIFY from `edge-task-worker/node`). */
   notifier?: Notifier;
+  /**
+   * The Cloudflare cron Worker's "anything due?" hint: with `redis`, each call that creates or
+   * requeues tasks also counts a change there (one more Upstash command, sent beside the
+   * publish), so the Worker's cron ticks skip the database while nothing changed. `false`
+   * turns it off when no cron Worker runs tasks (default: on with `redis`).
+   */
+  dueHint?: DueHint | false;
   /** Hands publishes to the platform, e.g. `ctx.waitUntil.bind(ctx)` (default: awaited). */
   waitUntil?: TaskClientConfig['waitUntil'];
 }
@@ -55,6 +64,13 @@ export interface ClientEnv {
   [key: string]: unknown;
 }
 
+/** The due hint: given, or in the Upstash database of `redis` unless turned off. */
+function dueHintOf(options: ClientOptions): DueHint | undefined {
+  if (options.dueHint === false) return undefined;
+  if (options.dueHint) return options.dueHint;
+  return options.redis ? createUpstashDueHint({ ...options.redis, schema: options.schema }) : undefined;
+}
+
 function notifierOf(options: ClientOptions): { notifier?: Notifier; ownsNotifier: boolean } {
   if (options.notifier) return { notifier: options.notifier, ownsNotifier: false };
   if (!options.redis) return { ownsNotifier: false };
@@ -62,7 +78,7 @@ function notifierOf(options: ClientOptions): { notifier?: Notifier; ownsNotifier
 }
 
 function create<R extends TaskRegistry = TaskRegistry>(options: ClientOptions): TaskClient<R> {
-  const notifications = notifierOf(options);
+  const notifications = { ...notifierOf(options), dueHint: dueHintOf(options) };
   if (options.database) {
     return createTaskClient<R>({
       ...options,

@@ -26,3 +26,5 @@ export {
 } from '../src/adapters/edge/upstash-notifier.ts';
 export { createMemoryNotifier, type MemoryNotifierOptions } from '../src/adapters/edge/memory-notifier.ts';
 export { createNoneNotifier } from '../src/adapters/edge/none-notifier.ts';
+export type { DueHint, DueHintReading } from '../src/core/due-hint.ts';
+export { createUpstashDueHint, type UpstashDueHintOptions } from '../src/adapters/edge/upstash-due-hint.ts';

@@ -44,3 +44,4 @@ export { DEFAULT_SCHEMA } from './schema-name.ts';
 export { sweepExpiredTasks, type SweepOptions, type SweptTask } from './execution/sweep.ts';
 export { DEFAULT_RETRY_BACKOFF, retryDelayBounds, type RetryBackoff } from './retry-policy.ts';
 export type { Notifier, NotifierStatus, SubscribeOptions, Unsubscribe } from './notifier.ts';
+export { hintSaysIdle, type DueHint, type DueHintReading } from './due-hint.ts';

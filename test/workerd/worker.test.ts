@@ -1,6 +1,7 @@
 /**
  * Inside workerd: the client over Neon HTTP, the Worker's HTTP API through `fetch`, and its
- * cron handler (sweep + inline execution) — all through the local Neon endpoint.
+ * cron handler (the due hint, the maintainer election and sweep, inline execution) — all
+ * through the local Neon and Upstash endpoints.
  */
 import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
@@ -8,6 +9,8 @@ import { createClient } from '../../client/index.ts';
 import { createNeonHttpDatabase } from '../../src/adapters/edge/neon-http-database.ts';
 import worker from '../../worker/cloudflare.ts';
 import { waitFor } from '../support/wait-for.ts';
+import { Redis } from '@upstash/redis';
+import { dueHintKeys } from '../../src/core/due-hint.ts';
 
 const bindings = env as unknown as {
   DATABASE_URL: string;
@@ -99,27 +102,72 @@ describe('inside workerd', () => {
          lease_until = now() - interval '1 minute', started_at = now() - interval '2 minutes' where id = $1`,
       [task.id],
     );
-    const first = await worker.runScheduled(bindings as never);
-    expect(first.swept.map((t) => t.id)).toContain(task.id);
-    expect(await client().getTask(task.id)).toMatchObject({
-      status: 'PENDING',
-      retryCount: 1,
-      errorType: 'LeaseExpiredError',
-    });
-    // The retry is due after its back-off (at most 1 s for the first retry), by the database's
-    // clock, the one claims use.
-    await waitFor(
+    // Whoever leads maintenance sweeps it: this cron run, or the dev stack's container worker
+    // (the two take part in one election). Then a cron run executes the retry once it is due
+    // (its back-off is at most 1 s).
+    const swept: string[] = [];
+    const done = await waitFor(
       async () => {
-        const { rows } = await db.query<{ due: boolean }>(
-          `select run_at <= now() as due from "${bindings.TASK_WORKER_SCHEMA}".tasks where id = $1`,
-          [task.id],
-        );
-        return rows[0]?.due;
+        const report = await worker.runScheduled(bindings as never);
+        swept.push(...report.swept.map((t) => t.id));
+        const row = await client().getTask(task.id);
+        return row?.status === 'COMPLETED' ? row : undefined;
       },
-      { what: 'the retry to be due' },
+      { what: 'the recovered task to run', interval: 200 },
     );
-    await worker.runScheduled(bindings as never);
-    expect(await client().getTask(task.id)).toMatchObject({ status: 'COMPLETED', result: 9, attempt: 2 });
+    expect(done).toMatchObject({ result: 9, attempt: 2, retryCount: 1 });
+    expect(done!.errorHistory).toMatchObject([{ attempt: 1, type: 'LeaseExpiredError' }]);
+    expect(done!.workerId).toMatch(/^cloudflare:/);
+    const { rows } = await db.query<{ holder: string }>(
+      `select holder from "${bindings.TASK_WORKER_SCHEMA}".maintainer`,
+    );
+    expect(rows[0]?.holder).toBeTruthy();
+  });
+
+  it('an idle cron run sends no database request; a counted change or a missing hint makes the next one ask', async () => {
+    const neon = new URL(bindings.NEON_FETCH_ENDPOINT).origin;
+    const original = globalThis.fetch;
+    let neonRequests = 0;
+    globalThis.fetch = (input, init) => {
+      const url = input instanceof Request ? input.url : String(input);
+      if (url.startsWith(neon)) neonRequests++;
+      return original(input, init);
+    };
+    try {
+      // Runs until one finds nothing to do and records that in the hint.
+      await waitFor(async () => (await worker.runScheduled(bindings as never)).executed.claimed === 0, {
+        what: 'an idle cron run',
+      });
+      neonRequests = 0;
+      const idle = await worker.runScheduled(bindings as never);
+      expect(idle.skipped).toBe(true);
+      expect(neonRequests).toBe(0);
+
+      // A client with the Upstash bindings counts its change: the next run asks and runs it.
+      const notified = createClient.fromEnv(bindings);
+      const task = await notified.createTask('app.tasks.add_numbers', { args: [1, 2], queue: 'cron' });
+      const asked = await worker.runScheduled(bindings as never);
+      expect(asked.skipped).toBe(false);
+      expect(await client().getTask(task.id)).toMatchObject({ status: 'COMPLETED', result: 3 });
+      await notified.close();
+
+      // A hint that is gone (flushed, evicted) proves nothing: the run asks the database.
+      await waitFor(async () => (await worker.runScheduled(bindings as never)).skipped, {
+        what: 'idle again',
+      });
+      const redis = new Redis({
+        url: bindings.UPSTASH_REDIS_REST_URL,
+        token: bindings.UPSTASH_REDIS_REST_TOKEN,
+        enableTelemetry: false,
+      });
+      const keys = dueHintKeys(bindings.TASK_WORKER_SCHEMA);
+      await redis.del(keys.checked, keys.nextAt, keys.changes);
+      neonRequests = 0;
+      expect((await worker.runScheduled(bindings as never)).skipped).toBe(false);
+      expect(neonRequests).toBeGreaterThan(0);
+    } finally {
+      globalThis.fetch = original;
+    }
   });
 
   it('serves the HTTP API through the Worker fetch handler', async () => {

@@ -18,12 +18,15 @@ export interface PutBackOptions {
   now: () => string | null;
   logger: Logger;
   publisher: TaskEventPublisher;
+  /** Tasks went back to `PENDING` (the due hint counts a change); awaited, never rejects. */
+  onPutBack?: () => Promise<void>;
 }
 
 /** Puts tasks back. Never rejects: on failure the sweep recovers them when their lease expires. */
 export type PutBack = (tasks: readonly ClaimedTask[]) => Promise<void>;
 
-export function createPutBack({ db, sql, workerId, now, logger, publisher }: PutBackOptions): PutBack {
+export function createPutBack(options: PutBackOptions): PutBack {
+  const { db, sql, workerId, now, logger, publisher } = options;
   return async (tasks) => {
     if (tasks.length === 0) return;
     try {
@@ -42,6 +45,7 @@ export function createPutBack({ db, sql, workerId, now, logger, publisher }: Put
           ),
         );
       }
+      if (rows.length > 0) await options.onPutBack?.();
     } catch (error) {
       logger.log('error', 'put_back_failed', {
         error: String(error),

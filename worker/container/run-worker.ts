@@ -18,6 +18,7 @@ import { ConfigError } from '../../src/core/errors.ts';
 import { landedTaskEvents } from '../../src/core/execution/write-back.ts';
 import { workerStatements, type WorkerStatements } from '../../src/core/sql/worker-statements.ts';
 import { createMaintainer, type Maintainer, type MaintenancePlan } from '../maintenance/maintainer.ts';
+import type { DueHint } from '../../src/core/due-hint.ts';
 import { Completer } from './completer.ts';
 import type { Executor, ExecutorOptions } from './executor.ts';
 import { ExecutorPool } from './executor-pool.ts';
@@ -72,7 +73,8 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
   const publisher = new TaskEventPublisher({ notifier: input.notifier, schema, logger });
   // What most parts need: the database, its statements, who this worker is, the clock, the log.
   const context = { db, sql, workerId, now, logger };
-  const putBack = createPutBack({ ...context, publisher });
+  const changed = dueHintMarker(input.dueHint, logger);
+  const putBack = createPutBack({ ...context, publisher, onPutBack: changed });
 
   const executor = createExecutor(options, {
     logger,
@@ -80,8 +82,11 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
     onProgress: progressSaver({ ...context, run: (token) => running.byToken(token) }),
   });
   const registered = () => taskNames;
-  // A retry is due after its back-off: the maintainer plans when.
-  const retried = () => maintainer.poke();
+  // A retry is due after its back-off: the maintainer plans when, cron runs look again.
+  const retried = () => {
+    maintainer.poke();
+    void changed();
+  };
   const completer = createCompleter({ ...context, options, stats, publisher, registered, retried });
   const running = new RunningTasks({
     executor,
@@ -110,6 +115,7 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
     logger,
     publisher,
     listening: () => listening,
+    onRequeued: () => void changed(),
     onDue: (plan) => {
       if (listening && executor.freeSlots === options.concurrency) unannounced(plan);
       producer.wake();
@@ -212,8 +218,11 @@ function createWorkerMaintainer(context: {
   publisher: TaskEventPublisher;
   listening: () => boolean;
   onDue: (plan: MaintenancePlan) => void;
+  /** The sweep returned tasks to `PENDING`. */
+  onRequeued: () => void;
 }): Maintainer {
   const { db, options, logger, publisher } = context;
+  const log = maintenanceLog(logger, publisher);
   return createMaintainer({
     db,
     schema: options.schema,
@@ -227,7 +236,11 @@ function createWorkerMaintainer(context: {
     queues: options.queues,
     now: options.now,
     onDue: context.onDue,
-    ...maintenanceLog(logger, publisher),
+    ...log,
+    onSwept(swept) {
+      log.onSwept?.(swept);
+      if (swept.some((task) => task.status === 'PENDING')) context.onRequeued();
+    },
   });
 }
 
@@ -246,6 +259,15 @@ function unannouncedTaskWarning(logger: Logger): (plan: MaintenancePlan) => void
       waitedSeconds: Math.round(waitedMs / 1000),
       note: 'a task was due without a notification: give its client the same notifier, or lower --idle-interval',
     });
+  };
+}
+
+/** Counts a change in the cron Worker's due hint, if one is given; never rejects. */
+function dueHintMarker(hint: DueHint | undefined, logger: Logger): () => Promise<void> {
+  return async () => {
+    await hint
+      ?.mark()
+      .catch((error: unknown) => logger.log('debug', 'due_hint_not_counted', { error: String(error) }));
   };
 }
 

@@ -7,6 +7,7 @@ import { ConfigError } from '../../src/core/errors.ts';
 import { DEFAULT_RETRY_BACKOFF, type RetryBackoff } from '../../src/core/retry-policy.ts';
 import { DEFAULT_SCHEMA } from '../../src/core/schema-name.ts';
 import type { Notifier } from '../../src/core/notifier.ts';
+import type { DueHint } from '../../src/core/due-hint.ts';
 import type { Logger } from './logger.ts';
 
 export interface WorkerOptions {
@@ -68,6 +69,13 @@ export interface WorkerOptions {
    * and carries its task events to waiters (default: none, polling only).
    */
   notifier?: Notifier;
+  /**
+   * The Cloudflare cron Worker's "anything due?" hint: the worker counts a change there when it
+   * schedules a retry, sweeps a task back to `PENDING` or puts tasks back, so cron runs that
+   * serve the same queues look at the database again (default: none; `task-worker run` uses
+   * the Redis or Upstash database of its notifier).
+   */
+  dueHint?: DueHint;
   /** Clock for tests; undefined means the database clock (default). */
   now?: () => Date | undefined;
   /**
@@ -88,7 +96,7 @@ export interface WorkerOptions {
 export type ResolvedWorkerOptions = Required<
   Omit<
     WorkerOptions,
-    'database' | 'databaseUrl' | 'queues' | 'now' | 'logger' | 'workerId' | 'notifier' | 'signal'
+    'database' | 'databaseUrl' | 'queues' | 'now' | 'logger' | 'workerId' | 'notifier' | 'dueHint' | 'signal'
   >
 > &
   Pick<WorkerOptions, 'queues' | 'now' | 'signal'>;

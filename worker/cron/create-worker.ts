@@ -13,16 +13,12 @@
 import type { TaskRegistry } from '../../src/core/define-tasks.ts';
 import { createAuthThrottle } from '../../src/http/auth-throttle.ts';
 import { createApp } from '../../src/http/create-app.ts';
-import { createMaintainer, sweptTaskEvents } from '../maintenance/maintainer.ts';
-import { runDueTasks, type InlineRunResult } from './inline-executor.ts';
-import { landedTaskEvents } from '../../src/core/execution/write-back.ts';
 import type { RetryBackoff } from '../../src/core/retry-policy.ts';
-import type { SweptTask } from '../../src/core/execution/sweep.ts';
-import { publishTaskEvents, type TaskEvent } from '../../src/core/events/task-events.ts';
-import type { Notifier } from '../../src/core/notifier.ts';
+import { runScheduledOnce, type ScheduledRunReport } from './scheduled-run.ts';
 import { createTaskClient } from '../../src/core/service/task-client.ts';
 import {
   databaseFromEnv,
+  dueHintFromBindings,
   notifierFromBindings,
   requireBinding,
   schemaFromEnv,
@@ -59,12 +55,12 @@ export interface CloudflareWorkerOptions {
   backoff?: RetryBackoff;
   /** Longest `GET /tasks/:id/wait`, in seconds (default: 30). */
   maxWaitSeconds?: number;
-}
-
-/** What one cron run did (also logged as one JSON line). */
-export interface ScheduledRunReport {
-  swept: SweptTask[];
-  executed: InlineRunResult;
+  /**
+   * With Upstash bound, a cron run skips the database while the "anything due?" hint proves
+   * nothing is (src/core/due-hint.ts); it still asks at least this often, in ms, for tasks
+   * created without counting a change there (default: 3600000).
+   */
+  hintMaxAgeMs?: number;
 }
 
 /** The handlers Workers call, with `runScheduled` exposed for tests and custom crons. */
@@ -75,7 +71,7 @@ export interface TaskWorkerHandler<Env extends TaskWorkerEnv = TaskWorkerEnv> {
     env: Env,
     ctx: ExecutionContextLike,
   ): Promise<void>;
-  /** One sweep-then-execute run; what `scheduled` does. */
+  /** One hint-check, maintainer tick and execution run; what `scheduled` does. */
   runScheduled(env: Env): Promise<ScheduledRunReport>;
 }
 
@@ -84,44 +80,24 @@ export interface ExecutionContextLike {
   waitUntil(promise: Promise<unknown>): void;
 }
 
-async function closeQuietly(notifier: Notifier | undefined): Promise<void> {
-  await notifier?.close().catch(() => undefined);
-}
-
 /** Builds the Worker's handlers. */
 export function createCloudflareWorker<Env extends TaskWorkerEnv = TaskWorkerEnv>(
   options: CloudflareWorkerOptions,
 ): TaskWorkerHandler<Env> {
   async function runScheduled(env: Env): Promise<ScheduledRunReport> {
-    const started = Date.now();
-    const budgetMs = options.budgetMs ?? 25_000;
-    const db = databaseFromEnv(env);
-    const schema = schemaFromEnv(env);
-    const notifier = notifierFromBindings(env);
-    const pending: Promise<unknown>[] = [];
-    const publish = (events: TaskEvent[]) => {
-      if (notifier && events.length > 0) pending.push(publishTaskEvents(notifier, schema, events));
-    };
-    const { swept } = await createMaintainer({ db, schema, backoff: options.backoff }).runOnce();
-    publish(sweptTaskEvents(swept));
-    const executed = await runDueTasks({
-      db,
-      tasks: options.tasks,
-      schema,
-      budgetMs: Math.max(0, budgetMs - (Date.now() - started)),
-      concurrency: options.concurrency,
-      retry: options.retry,
-      queues: options.queues,
-      lease: options.lease,
-      longTasks: options.longTasks,
-      maxCutOffs: options.maxCutOffs,
-      backoff: options.backoff,
-      workerId: `cloudflare:${crypto.randomUUID().slice(0, 8)}`,
-      onLanded: (landed) => publish(landedTaskEvents(landed)),
+    const { tasks, concurrency, retry, queues, lease, longTasks, maxCutOffs, backoff } = options;
+    return await runScheduledOnce(env, {
+      tasks,
+      concurrency,
+      retry,
+      queues,
+      lease,
+      longTasks,
+      maxCutOffs,
+      backoff,
+      budgetMs: options.budgetMs ?? 25_000,
+      hintMaxAgeMs: options.hintMaxAgeMs ?? 3_600_000,
     });
-    await Promise.all(pending);
-    await closeQuietly(notifier);
-    return { swept, executed };
   }
 
   // One throttle per isolate: the app is built per request, its lockouts must outlive one.
@@ -133,7 +109,14 @@ export function createCloudflareWorker<Env extends TaskWorkerEnv = TaskWorkerEnv
       const schema = schemaFromEnv(env);
       const notifier = notifierFromBindings(env);
       // Publishes go to waitUntil: the response does not wait for Upstash.
-      const client = createTaskClient({ database, schema, notifier, waitUntil: (p) => ctx.waitUntil(p) });
+      const dueHint = dueHintFromBindings(env);
+      const client = createTaskClient({
+        database,
+        schema,
+        notifier,
+        dueHint,
+        waitUntil: (p) => ctx.waitUntil(p),
+      });
       const app = createApp({
         database,
         client,
@@ -152,6 +135,8 @@ export function createCloudflareWorker<Env extends TaskWorkerEnv = TaskWorkerEnv
           JSON.stringify({
             event: 'cron_run',
             cron: controller.cron,
+            skipped: report.skipped,
+            leading: report.leading,
             swept: report.swept.length,
             ...report.executed,
           }),

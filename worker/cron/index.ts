@@ -1,6 +1,7 @@
 /**
  * `edge-task-worker/cloudflare`: a Cloudflare Worker that serves the HTTP API and, on its cron
- * trigger, sweeps expired leases and runs due tasks — no container needed.
+ * trigger, takes part in the maintainer election, sweeps expired leases and runs due tasks —
+ * no container needed; with Upstash bound, an idle cron run sends no database request.
  *
  * ```ts
  * // worker.ts (wrangler.toml: main = "worker.ts", [triggers] crons = ["* * * * *"])
@@ -14,7 +15,7 @@ export {
   createCloudflareWorker,
   type CloudflareWorkerOptions,
   type ExecutionContextLike,
-  type ScheduledRunReport,
   type TaskWorkerHandler,
 } from './create-worker.ts';
+export type { ScheduledRunReport } from './scheduled-run.ts';
 export type { TaskWorkerEnv } from './worker-env.ts';

@@ -9,6 +9,8 @@ import { ConfigError } from '../../src/core/errors.ts';
 import type { Notifier } from '../../src/core/notifier.ts';
 import { createUpstashNotifier } from '../../src/adapters/edge/upstash-notifier.ts';
 import { DEFAULT_SCHEMA } from '../../src/core/schema-name.ts';
+import type { DueHint } from '../../src/core/due-hint.ts';
+import { createUpstashDueHint } from '../../src/adapters/edge/upstash-due-hint.ts';
 
 export interface TaskWorkerEnv {
   /** Neon connection string (secret). */
@@ -53,6 +55,19 @@ export function databaseFromEnv(env: TaskWorkerEnv): Database {
 export function notifierFromBindings(env: TaskWorkerEnv): Notifier | undefined {
   if (!env.UPSTASH_REDIS_REST_URL || !env.UPSTASH_REDIS_REST_TOKEN) return undefined;
   return createUpstashNotifier({ url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN });
+}
+
+/**
+ * The cron runs' "anything due?" hint in the Upstash database of the bindings, or none when
+ * they are not set (then every cron run asks the database).
+ */
+export function dueHintFromBindings(env: TaskWorkerEnv): DueHint | undefined {
+  if (!env.UPSTASH_REDIS_REST_URL || !env.UPSTASH_REDIS_REST_TOKEN) return undefined;
+  return createUpstashDueHint({
+    url: env.UPSTASH_REDIS_REST_URL,
+    token: env.UPSTASH_REDIS_REST_TOKEN,
+    schema: schemaFromEnv(env),
+  });
 }
 
 export function schemaFromEnv(env: TaskWorkerEnv): string {

@@ -19,6 +19,8 @@ import type { Database } from '../../src/core/database.ts';
 import type { Notifier } from '../../src/core/notifier.ts';
 import { startUpstashEndpoint, type UpstashEndpoint } from './upstash-endpoint.ts';
 import { createUpstashNotifier } from '../../src/adapters/edge/upstash-notifier.ts';
+import { createUpstashDueHint } from '../../src/adapters/edge/upstash-due-hint.ts';
+import type { DueHint } from '../../src/core/due-hint.ts';
 import type { Logger } from '../container/logger.ts';
 import { runWorker } from '../container/run-worker.ts';
 import { DEV_ROLE, ensureDevRole, externalRolePassword } from './dev-role.ts';
@@ -159,7 +161,7 @@ async function prepareDatabase(
 async function startEndpoints(
   options: DevStackOptions,
   parts: { databaseUrl: string; secrets: DevSecrets; stops: Stops },
-): Promise<{ neon: NeonEndpoint; upstash: UpstashEndpoint; notifier: Notifier }> {
+): Promise<{ neon: NeonEndpoint; upstash: UpstashEndpoint; notifier: Notifier; dueHint: DueHint }> {
   const { databaseUrl, secrets, stops } = parts;
   const neon = await startNeonEndpoint({
     host: options.host,
@@ -175,17 +177,19 @@ async function startEndpoints(
     redisUrl: options.redisUrl,
   });
   const notifier = createUpstashNotifier({ url: upstash.url, token: upstash.token });
+  // The cron Worker's "anything due?" hint, counted by the worker and the API like in production.
+  const dueHint = createUpstashDueHint({ url: upstash.url, token: upstash.token, schema: options.schema });
   stops.servers.push(async () => {
     await notifier.close();
     await upstash.close();
   });
-  return { neon, upstash, notifier };
+  return { neon, upstash, notifier, dueHint };
 }
 
 /** The worker, when `options.tasks` names a tasks module; its stop goes in `stops.worker`. */
 async function startWorker(
   options: DevStackOptions,
-  parts: { db: Database; notifier: Notifier; stops: Stops },
+  parts: { db: Database; notifier: Notifier; dueHint: DueHint; stops: Stops },
 ): Promise<{ worker: DevStack['worker']; killWorker: Stop | undefined }> {
   if (!options.tasks) return { worker: undefined, killWorker: undefined };
   const handle = await runWorker({
@@ -197,6 +201,7 @@ async function startWorker(
     retry: 1,
     grace: options.grace ?? 5,
     notifier: parts.notifier,
+    dueHint: parts.dueHint,
     // Locally an idle database costs nothing, and tasks may come from tools that send no
     // notification (psql, a script without a notifier): look every second, as with none.
     idleInterval: 1000,
@@ -259,10 +264,11 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     });
     stops.pools.push(() => db.close());
 
-    const { neon, upstash, notifier } = await startEndpoints(options, { databaseUrl, secrets, stops });
-    const { worker, killWorker } = await startWorker(options, { db, notifier, stops });
+    const endpoints = await startEndpoints(options, { databaseUrl, secrets, stops });
+    const { neon, upstash, notifier, dueHint } = endpoints;
+    const { worker, killWorker } = await startWorker(options, { db, notifier, dueHint, stops });
 
-    const client = createTaskClient({ database: db, schema: options.schema, notifier });
+    const client = createTaskClient({ database: db, schema: options.schema, notifier, dueHint });
     const app = createApp({ database: db, client, schema: options.schema, apiToken: secrets.apiToken });
     const server = await listen(app, options.host, options.apiPort);
     stops.servers.push(() => closeServer(server));

@@ -7,6 +7,7 @@
  */
 export { createPgDatabase, type PgDatabaseOptions } from './pg-database.ts';
 export { createRedisNotifier, type RedisNotifierOptions } from './redis-notifier.ts';
+export { createRedisDueHint, type RedisDueHintOptions, type ClosableDueHint } from './redis-due-hint.ts';
 export type { RedisConnection } from './redis-connection-options.ts';
 export { createPostgresNotifier, type PostgresNotifierOptions } from './postgres-notifier.ts';
-export { notifierFromEnv, type NotifierEnv, type NotifierKind } from './notifier-from-env.ts';
+export { dueHintFromEnv, notifierFromEnv, type NotifierEnv, type NotifierKind } from './notifier-from-env.ts';

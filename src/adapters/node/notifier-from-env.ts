@@ -9,6 +9,9 @@ import { createNoneNotifier } from '../edge/none-notifier.ts';
 import { createUpstashNotifier } from '../edge/upstash-notifier.ts';
 import { createPostgresNotifier } from './postgres-notifier.ts';
 import { createRedisNotifier } from './redis-notifier.ts';
+import type { DueHint } from '../../core/due-hint.ts';
+import { createUpstashDueHint } from '../edge/upstash-due-hint.ts';
+import { createRedisDueHint } from './redis-due-hint.ts';
 
 /** Which transport carries notifications. */
 export type NotifierKind = 'auto' | 'redis' | 'upstash' | 'postgres' | 'none';
@@ -20,6 +23,29 @@ export interface NotifierEnv {
   UPSTASH_REDIS_REST_TOKEN?: string;
   DATABASE_URL?: string;
   [key: string]: string | undefined;
+}
+
+/**
+ * The Cloudflare cron Worker's "anything due?" hint in the Redis a notifier of `kind` uses
+ * (Redis over TCP or Upstash REST; none for the others), for `schema`. A worker counts its
+ * retries, sweeps and put-backs there, a client the tasks it creates.
+ */
+export function dueHintFromEnv(
+  env: NotifierEnv,
+  kind: Exclude<NotifierKind, 'auto'>,
+  schema: string,
+): (DueHint & { close?: () => Promise<void> }) | undefined {
+  if (kind === 'redis' && env.REDIS_URL) {
+    return createRedisDueHint({ url: env.REDIS_URL, password: env.REDIS_PASSWORD || undefined, schema });
+  }
+  if (kind === 'upstash' && env.UPSTASH_REDIS_REST_URL && env.UPSTASH_REDIS_REST_TOKEN) {
+    return createUpstashDueHint({
+      url: env.UPSTASH_REDIS_REST_URL,
+      token: env.UPSTASH_REDIS_REST_TOKEN,
+      schema,
+    });
+  }
+  return undefined;
 }
 
 /**

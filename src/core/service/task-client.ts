@@ -4,6 +4,7 @@
  * @module
  */
 import type { Database, Row } from '../database.ts';
+import type { DueHint } from '../due-hint.ts';
 import type { Notifier } from '../notifier.ts';
 import {
   createTaskEvent,
@@ -91,6 +92,14 @@ export interface TaskClientConfig {
   waitUntil?: (promise: Promise<unknown>) => void;
   /** Receives failed publishes (default: `console.warn`). */
   onNotifyError?: PublishTaskEventsOptions['onError'];
+  /**
+   * The Cloudflare cron executor's "anything due?" hint: each call that creates or requeues
+   * tasks counts a change there after its commit, so a cron tick asks the database only when
+   * something changed (default: none). Like a publish, it never fails a call.
+   */
+  dueHint?: DueHint;
+  /** Receives failures to count a change in `dueHint` (default: `console.warn`). */
+  onDueHintError?: (error: unknown) => void;
 }
 
 /** Builds a client over an injected database. Most code calls `createClient` instead. */
@@ -104,6 +113,7 @@ export function createTaskClient<R extends TaskRegistry = TaskRegistry>(
   const queries = taskQueryStatements(schema);
   const notifier = config.notifier;
   const publish = eventPublisher(config, schema);
+  const markChange = dueHintMarker(config);
 
   // A LISTEN/NOTIFY notifier: wake-ups go out inside the insert, with its commit.
   const notifications: InsertNotifications | undefined = notifier?.postgresChannel
@@ -114,6 +124,7 @@ export function createTaskClient<R extends TaskRegistry = TaskRegistry>(
     const { tasks, created, notified } = await insertTasks(db, sql, validated, notifications);
     // Only tasks this call inserted: a uniqueKey hit returns an older task, already announced.
     if (notifier && !notified) await publish(taskCreatedEvents(created));
+    if (created.length > 0) await markChange();
     return tasks;
   }
 
@@ -148,6 +159,7 @@ export function createTaskClient<R extends TaskRegistry = TaskRegistry>(
     async retryTask(id) {
       const task = await requeueFinalTask(db, queries.taskRetry, id);
       await publish([createTaskEvent('task_requeued', task)]);
+      await markChange();
       return task;
     },
 
@@ -159,6 +171,24 @@ export function createTaskClient<R extends TaskRegistry = TaskRegistry>(
       if (config.ownsNotifier) await notifier?.close();
       if (config.ownsDatabase) await db.close();
     },
+  };
+}
+
+/**
+ * Counts a change in the due hint after a commit, like a publish: awaited or handed to
+ * `config.waitUntil`, a failure reported to `config.onDueHintError`; a no-op without a hint.
+ */
+function dueHintMarker(config: TaskClientConfig): () => Promise<void> {
+  const hint = config.dueHint;
+  const report =
+    config.onDueHintError ??
+    ((error: unknown) => console.warn('edge-task-worker: due hint not counted:', error));
+  return () => {
+    if (!hint) return Promise.resolve();
+    const marked = hint.mark().catch((error: unknown) => report(error));
+    if (!config.waitUntil) return marked.then(() => undefined);
+    config.waitUntil(marked);
+    return Promise.resolve();
   };
 }
 

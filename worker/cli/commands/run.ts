@@ -2,7 +2,11 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../../../src/core/errors.ts';
 import { migrate } from '../../../src/core/migrations/migrate.ts';
 import { taskQueryStatements } from '../../../src/core/sql/task-query-statements.ts';
-import { notifierFromEnv, type NotifierKind } from '../../../src/adapters/node/notifier-from-env.ts';
+import {
+  dueHintFromEnv,
+  notifierFromEnv,
+  type NotifierKind,
+} from '../../../src/adapters/node/notifier-from-env.ts';
 import { createPgDatabase } from '../../../src/adapters/node/pg-database.ts';
 import { DEFAULT_SCHEMA } from '../../../src/core/schema-name.ts';
 import type { Database } from '../../../src/core/database.ts';
@@ -165,6 +169,7 @@ export const runCommand: Command = {
       config.notifier,
       { database },
     );
+    const dueHint = dueHintFromEnv(process.env, kind, config.schema);
     // Signals are handled from here on: one that arrives while the worker waits for the
     // database ends the wait; one that arrives while it starts (it may already have claimed
     // tasks) stops it as soon as it is up, instead of killing the process with tasks still
@@ -184,6 +189,7 @@ export const runCommand: Command = {
     const closeAll = async () => {
       status?.stop();
       await notifier.close();
+      await dueHint?.close?.();
       await database.close();
       signals.remove();
     };
@@ -198,6 +204,7 @@ export const runCommand: Command = {
         signal: starting.signal,
         logger,
         notifier,
+        dueHint,
       });
       status?.track(() => worker.stats());
       signals.ready({ graceful: () => void worker.stop(), immediate: () => void worker.kill() });

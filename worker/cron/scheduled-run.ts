@@ -1,0 +1,131 @@
+/**
+ * One cron run of the Cloudflare Worker: the "anything due?" hint first (Upstash, when bound),
+ * so an idle queue costs no database request; then one maintainer tick (the election, the
+ * plan, and the sweep when this run leads); then the due tasks within the time budget; then
+ * the hint is settled with what the database said. Edge-safe.
+ * @module
+ */
+import { hintSaysIdle, type DueHint, type DueHintReading } from '../../src/core/due-hint.ts';
+import { publishTaskEvents, type TaskEvent } from '../../src/core/events/task-events.ts';
+import type { SweptTask } from '../../src/core/execution/sweep.ts';
+import { landedTaskEvents } from '../../src/core/execution/write-back.ts';
+import type { Notifier } from '../../src/core/notifier.ts';
+import { createMaintainer, sweptTaskEvents, type MaintenanceTick } from '../maintenance/maintainer.ts';
+import { runDueTasks, type InlineExecutorOptions, type InlineRunResult } from './inline-executor.ts';
+import {
+  databaseFromEnv,
+  dueHintFromBindings,
+  notifierFromBindings,
+  schemaFromEnv,
+  type TaskWorkerEnv,
+} from './worker-env.ts';
+
+/** What one cron run did (also logged as one JSON line). */
+export interface ScheduledRunReport {
+  /** The hint proved nothing was due: the run sent no database request. */
+  skipped: boolean;
+  /** Whether this run held the maintainer lease (then it swept). */
+  leading: boolean;
+  swept: SweptTask[];
+  executed: InlineRunResult;
+}
+
+/** The executor options of a run, from `CloudflareWorkerOptions`. */
+export type ScheduledRunOptions = Omit<
+  InlineExecutorOptions,
+  'db' | 'schema' | 'budgetMs' | 'workerId' | 'onLanded'
+> & {
+  /** Wall-clock budget of the run, in ms. */
+  budgetMs: number;
+  /** The longest a quiet hint is trusted, in ms: the database is asked at least this often. */
+  hintMaxAgeMs: number;
+};
+
+const NOTHING_RUN: InlineRunResult = {
+  claimed: 0,
+  completed: 0,
+  failed: 0,
+  retried: 0,
+  lost: 0,
+  putBack: 0,
+  cutOff: 0,
+  budgetFailed: 0,
+};
+
+/** Reads the hint; undefined when unbound or unreachable (then the database is asked). */
+async function readHint(hint: DueHint | undefined): Promise<DueHintReading | undefined> {
+  return hint ? await hint.read().catch(() => undefined) : undefined;
+}
+
+/** One cron run against the Worker's bindings. */
+export async function runScheduledOnce(
+  env: TaskWorkerEnv,
+  options: ScheduledRunOptions,
+): Promise<ScheduledRunReport> {
+  const started = Date.now();
+  const schema = schemaFromEnv(env);
+  const hint = dueHintFromBindings(env);
+  const reading = await readHint(hint);
+  if (hintSaysIdle(reading, started)) {
+    return { skipped: true, leading: false, swept: [], executed: { ...NOTHING_RUN } };
+  }
+  const db = databaseFromEnv(env);
+  const notifier = notifierFromBindings(env);
+  const pending: Promise<unknown>[] = [];
+  const publish = (events: TaskEvent[]) => {
+    if (notifier && events.length > 0) pending.push(publishTaskEvents(notifier, schema, events));
+  };
+  const workerId = `cloudflare:${crypto.randomUUID().slice(0, 8)}`;
+  const maintainer = createMaintainer({
+    db,
+    schema,
+    holder: workerId,
+    leaseSeconds: Math.ceil(options.budgetMs / 1000),
+    backoff: options.backoff,
+    queues: options.queues,
+    listening: () => true,
+    idleMs: options.hintMaxAgeMs,
+  });
+  const tick = await maintainer.tick();
+  publish(sweptTaskEvents(tick.swept));
+  const executed = dueNow(tick)
+    ? await runDueTasks({
+        ...options,
+        db,
+        schema,
+        budgetMs: Math.max(0, options.budgetMs - (Date.now() - started)),
+        workerId,
+        onLanded: (landed) => publish(landedTaskEvents(landed)),
+      })
+    : { ...NOTHING_RUN };
+  await maintainer.stop(); // hands the lease on when this run led
+  await Promise.all(pending);
+  await closeQuietly(notifier);
+  if (hint && reading) await settleHint(hint, reading, tick, executed);
+  return { skipped: false, leading: tick.plan.leading, swept: tick.swept, executed };
+}
+
+/** Whether the plan found due tasks (or the sweep just returned some). */
+function dueNow(tick: MaintenanceTick): boolean {
+  const { nextDue, now } = tick.plan;
+  return (nextDue !== null && nextDue <= now) || tick.swept.some((task) => task.status === 'PENDING');
+}
+
+/**
+ * Records the check: a run that did anything (claimed, swept) may have left work due soon
+ * (retries, put-backs), so the next tick asks again; an idle one trusts the plan's next time.
+ */
+async function settleHint(
+  hint: DueHint,
+  reading: DueHintReading,
+  tick: MaintenanceTick,
+  executed: InlineRunResult,
+): Promise<void> {
+  const busy = executed.claimed > 0 || tick.swept.length > 0;
+  const nextAt = busy ? Date.now() : Date.now() + tick.wakeInMs;
+  await hint.settle(reading, nextAt).catch(() => undefined);
+}
+
+async function closeQuietly(notifier: Notifier | undefined): Promise<void> {
+  await notifier?.close().catch(() => undefined);
+}
