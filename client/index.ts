@@ -28,3 +28,13 @@ export { createMemoryNotifier, type MemoryNotifierOptions } from '../src/adapter
 export { createNoneNotifier } from '../src/adapters/edge/none-notifier.ts';
 export type { DueHint, DueHintReading } from '../src/core/due-hint.ts';
 export { createUpstashDueHint, type UpstashDueHintOptions } from '../src/adapters/edge/upstash-due-hint.ts';
+export type { CreateTaskWithResult } from '../src/core/service/create-task-in-transaction.ts';
+export type { Schedule, ScheduleClient } from '../src/core/service/schedule-client.ts';
+export type { ScheduleDefinition, MisfirePolicy } from '../src/core/schedule.ts';
+export type {
+  FailedTaskFilters,
+  FailureReason,
+  FailureReasonsOptions,
+  RedriveFailedOptions,
+  RedriveFailedResult,
+} from '../src/core/service/redrive-failed.ts';

@@ -8,6 +8,9 @@
  * the local Upstash REST endpoint (on the real Redis), and an in-process container worker
  * running examples/tasks.ts.
  *
+ * The run route (`app/api/run/route.ts`, what Vercel Cron calls) gets a schema of its own and
+ * no container worker, so the tasks it reports are the ones it ran itself.
+ *
  * Why not `// @vitest-environment edge-runtime`: outside the vm pools, vitest's edge-runtime
  * environment only copies the EdgeVM globals onto Node's global; `process.versions.node`,
  * `Buffer` and every Node built-in stay reachable, so a route that needed Node would still
@@ -21,11 +24,13 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type * as TaskRoute from '../examples/nextjs-edge/app/api/tasks/[id]/route.ts';
 import type * as TasksRoute from '../examples/nextjs-edge/app/api/tasks/route.ts';
+import type * as RunRoute from '../examples/nextjs-edge/app/api/run/route.ts';
 import { createUpstashNotifier } from '../src/adapters/edge/upstash-notifier.ts';
 import type { Notifier } from '../src/core/notifier.ts';
 import { startNeonEndpoint, type NeonEndpoint } from '../worker/dev/neon-endpoint.ts';
 import { startUpstashEndpoint, type UpstashEndpoint } from '../worker/dev/upstash-endpoint.ts';
 import { newTaskId } from '../src/core/task-id.ts';
+import { createTaskClient } from '../src/core/service/task-client.ts';
 import { silentLogger } from '../worker/container/logger.ts';
 import { runWorker, type WorkerHandle } from '../worker/container/run-worker.ts';
 import { neonConnectionString } from './support/drivers.ts';
@@ -38,11 +43,12 @@ const example = join(root, 'examples/nextjs-edge');
 const packageEntries: Record<string, string> = {
   'edge-task-worker': join(root, 'src/core/index.ts'),
   'edge-task-worker/client': join(root, 'client/index.ts'),
+  'edge-task-worker/serverless': join(root, 'worker/cron/serverless.ts'),
 };
 const repositorySources: Plugin = {
   name: 'edge-task-worker-sources',
   setup(bundler) {
-    bundler.onResolve({ filter: /^edge-task-worker(\/client)?$/ }, (args) => ({
+    bundler.onResolve({ filter: /^edge-task-worker(\/client|\/serverless)?$/ }, (args) => ({
       path: packageEntries[args.path] as string,
     }));
   },
@@ -165,6 +171,9 @@ describe('Next.js edge example', () => {
         schema: testSchema.schema,
         notifier: workerNotifier,
         pollInterval: 100,
+        // One test creates tasks from a route without Upstash (no notification): a worker
+        // serving such clients looks every second even while its notifier is connected.
+        idleInterval: 1000,
         logger: silentLogger,
       }),
     ]);
@@ -331,5 +340,59 @@ describe('Next.js edge example', () => {
     expect(body).toEqual({ error: { code: 'INTERNAL', message: 'Internal error' } });
     expect(broken.logged).toHaveLength(1);
     expect(String(broken.logged[0]?.[0])).toContain('_missing');
+  });
+});
+
+describe('Next.js run route (Vercel Cron)', () => {
+  const testSchema = useTestSchema('nextjs_run');
+  const secret = 'nextjs-run-cron-secret';
+  let neon: NeonEndpoint | undefined;
+  let run: EdgeRoute<typeof RunRoute>;
+
+  const call = (method: string, authorization?: string) =>
+    run.module[method as 'GET' | 'POST'](
+      new run.vm.context.Request('http://localhost:3000/api/run?budget=10', {
+        method,
+        headers: authorization ? { authorization } : {},
+      }) as unknown as Request,
+    );
+
+  beforeAll(async () => {
+    neon = await startNeonEndpoint({
+      databaseUrl: testSchema.databaseUrl,
+      authToken: 'nextjs-run-neon-test',
+    });
+    run = await loadEdgeRoute<typeof RunRoute>('app/api/run/route.ts', {
+      DATABASE_URL: neonConnectionString(testSchema.databaseUrl),
+      NEON_FETCH_ENDPOINT: neon.url,
+      NEON_AUTH_TOKEN: neon.authToken,
+      TASK_WORKER_SCHEMA: testSchema.schema,
+      CRON_SECRET: secret,
+    });
+  });
+
+  afterAll(async () => {
+    await neon?.close();
+  });
+
+  it('declares its time limit, and bundles and runs without Node APIs', () => {
+    expect(run.module.maxDuration).toBe(60);
+    expect(run.module.runtime).toBe('nodejs');
+    expect(typeof run.module.GET).toBe('function');
+    expect(typeof run.module.POST).toBe('function');
+  });
+
+  it('runs the due tasks when called with CRON_SECRET, as Vercel Cron does (GET)', async () => {
+    expect((await call('GET')).status).toBe(401);
+    expect((await call('GET', 'Bearer not-the-secret')).status).toBe(401);
+    const client = createTaskClient({ database: testSchema.db, schema: testSchema.schema });
+    const task = await client.createTask('app.tasks.multiply_numbers', { args: [6, 7] });
+    const { status, body } = await read(await call('GET', `Bearer ${secret}`));
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ budgetMs: 10_000, leading: true, executed: { claimed: 1, completed: 1 } });
+    expect(await client.getTask(task.id)).toMatchObject({ status: 'COMPLETED', result: 42 });
+    const again = await read(await call('POST', `Bearer ${secret}`));
+    expect(again).toMatchObject({ status: 200, body: { executed: { claimed: 0 } } });
+    expect(run.logged).toEqual([]);
   });
 });

@@ -107,7 +107,8 @@ describe('task events', () => {
       task_finished: [onTask],
       task_failed: [onTask],
       task_requeued: [onTask, 'task_worker:queue:emails', 'task_worker:queues'],
-      task_cancelled: [onTask],
+      // Not a wake-up: the queue channels tell the worker running the task to stop it.
+      task_cancelled: [onTask, 'task_worker:queue:emails', 'task_worker:queues'],
     });
   });
 

@@ -79,12 +79,17 @@ describe('timeouts', () => {
     const task = await client.createTask('test.sleep_ignoring_signal', { args: [30_000] });
     await eventually(async () => (await client.getTask(task.id))?.status === 'PROGRESS');
     await client.cancelTask(task.id);
-    // The cancellation sticks: the worker's late write-back is refused by fencing.
+    // No notifier here: the next heartbeat finds the row cancelled, the run is stopped (its
+    // thread killed after the kill grace) and nothing is written (test/cancel-running.test.ts).
     await eventually(
-      async () => logs.find((l) => l.event === 'task_result_rejected' && l.taskId === task.id),
+      async () => logs.find((l) => l.event === 'task_run_stopped' && l.taskId === task.id),
       20_000,
     );
-    expect(logs.find((l) => l.event === 'task_aborted')).toMatchObject({ taskId: task.id });
+    expect(logs.find((l) => l.event === 'task_cancelled')).toMatchObject({
+      taskId: task.id,
+      detectedBy: 'heartbeat',
+    });
+    expect(logs.some((l) => l.event === 'task_result_rejected' && l.taskId === task.id)).toBe(false);
     expect((await client.getTask(task.id))?.status).toBe('CANCELLED');
   }, 30_000);
 });

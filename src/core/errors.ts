@@ -28,7 +28,13 @@ export type ValidationCode =
   | 'INVALID_PRIORITY'
   | 'INVALID_MAX_RETRIES'
   | 'INVALID_UNIQUE_KEY'
-  | 'INVALID_OPTIONS';
+  | 'INVALID_CONCURRENCY_KEY'
+  | 'INVALID_QUEUE_LIMITS'
+  | 'INVALID_OPTIONS'
+  | 'INVALID_SCHEDULE'
+  | 'INVALID_LIMIT'
+  | 'INVALID_ERROR_TYPE'
+  | 'INVALID_TIME_RANGE';
 
 /** A task's input was refused before anything was written. `field` names the bad input. */
 export class TaskValidationError extends TaskWorkerError {
@@ -96,5 +102,15 @@ export class NonRetryableError extends TaskWorkerError {
   override name = 'NonRetryableError';
   constructor(message: string, options?: { cause?: unknown }) {
     super('NON_RETRYABLE', message, options);
+  }
+}
+
+/** A schedule name that no schedule has. */
+export class ScheduleNotFoundError extends TaskWorkerError {
+  override name = 'ScheduleNotFoundError';
+  readonly scheduleName: string;
+  constructor(name: string) {
+    super('SCHEDULE_NOT_FOUND', `No schedule is named "${name}".`);
+    this.scheduleName = name;
   }
 }

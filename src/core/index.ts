@@ -16,6 +16,7 @@ export {
   TaskValidationError,
   InvalidTaskIdError,
   TaskNotFoundError,
+  ScheduleNotFoundError,
   ConfigError,
   SchemaError,
   NonRetryableError,
@@ -45,3 +46,9 @@ export { sweepExpiredTasks, type SweepOptions, type SweptTask } from './executio
 export { DEFAULT_RETRY_BACKOFF, retryDelayBounds, type RetryBackoff } from './retry-policy.ts';
 export type { Notifier, NotifierStatus, SubscribeOptions, Unsubscribe } from './notifier.ts';
 export { hintSaysIdle, type DueHint, type DueHintReading } from './due-hint.ts';
+export {
+  taskValidationErrorFromDatabase,
+  TASK_VALIDATION_SQLSTATE,
+} from './service/create-task-in-transaction.ts';
+export { defineSchedules, type MisfirePolicy, type ScheduleDefinition } from './schedule.ts';
+export type { Schedule, ScheduleClient } from './service/schedule-client.ts';

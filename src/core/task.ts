@@ -68,6 +68,10 @@ export interface Task {
   progress: JsonValue | null;
   /** Deduplication key: at most one unfinished task per key. */
   uniqueKey: string | null;
+  /** Flow control: at most `concurrencyKeyLimit` tasks with this key run at once in the queue. */
+  concurrencyKey: string | null;
+  /** How many tasks with `concurrencyKey` may run at once; null without a key. */
+  concurrencyKeyLimit: number | null;
   leaseUntil: Date | null;
   workerId: string | null;
   /** Fencing token: how many times the task has been claimed. */
@@ -101,6 +105,8 @@ export function taskFromRow(row: Row): Task {
     errorHistory: (row.error_history ?? []) as TaskAttemptError[],
     progress: (row.progress ?? null) as JsonValue | null,
     uniqueKey: row.unique_key as string | null,
+    concurrencyKey: (row.concurrency_key ?? null) as string | null,
+    concurrencyKeyLimit: (row.concurrency_key_limit ?? null) as number | null,
     leaseUntil: row.lease_until as Date | null,
     workerId: row.worker_id as string | null,
     attempt: row.attempt as number,

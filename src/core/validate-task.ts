@@ -14,6 +14,10 @@ export const TASK_LIMITS = {
   queueLength: 100,
   /** Longest unique key, in characters. */
   uniqueKeyLength: 200,
+  /** Longest concurrency key, in characters. */
+  concurrencyKeyLength: 200,
+  /** Largest per-key concurrency limit. */
+  maxConcurrencyKeyLimit: 1_000_000,
   /** Timeout used when none is given, in seconds. */
   defaultTimeout: 300,
   /** Longest timeout, in seconds (7 days). */
@@ -51,6 +55,13 @@ export interface TaskOptions {
   maxRetries?: number;
   /** At most one unfinished task per key: a second `createTask` returns the first task. */
   uniqueKey?: string;
+  /**
+   * Flow control: at most `concurrencyKeyLimit` tasks with this key run at once in the task's
+   * queue, across all workers (e.g. one per user: `user:42`).
+   */
+  concurrencyKey?: string;
+  /** How many tasks with `concurrencyKey` may run at once (default: 1; needs `concurrencyKey`). */
+  concurrencyKeyLimit?: number;
 }
 
 const KNOWN_OPTIONS = new Set([
@@ -63,6 +74,8 @@ const KNOWN_OPTIONS = new Set([
   'delay',
   'maxRetries',
   'uniqueKey',
+  'concurrencyKey',
+  'concurrencyKeyLimit',
 ]);
 
 /** A task ready to insert: JSON already serialised, every value checked. */
@@ -78,6 +91,9 @@ export interface ValidatedTask {
   delay: number;
   maxRetries: number | null;
   uniqueKey: string | null;
+  concurrencyKey: string | null;
+  /** Null exactly when `concurrencyKey` is. */
+  concurrencyKeyLimit: number | null;
 }
 
 function invalid(
@@ -91,7 +107,7 @@ function invalid(
 function checkLabel(
   value: unknown,
   field: string,
-  code: 'INVALID_NAME' | 'INVALID_QUEUE' | 'INVALID_UNIQUE_KEY',
+  code: 'INVALID_NAME' | 'INVALID_QUEUE' | 'INVALID_UNIQUE_KEY' | 'INVALID_CONCURRENCY_KEY',
   max: number,
 ): string {
   if (typeof value !== 'string') invalid(code, field, `${field} must be a string, got ${typeof value}.`);
@@ -101,6 +117,11 @@ function checkLabel(
   if (UNSTORABLE_STRING.test(value))
     invalid(code, field, `${field} has a NUL character or a lone surrogate.`);
   return value;
+}
+
+/** Checks a queue name as `createTask` does: 1–100 characters, no NUL or lone surrogate. */
+export function validateQueueName(queue: unknown): string {
+  return checkLabel(queue, 'queue', 'INVALID_QUEUE', TASK_LIMITS.queueLength);
 }
 
 /** Checks a task name: 1–200 characters of letters, digits and `_ . : - /`. */
@@ -192,6 +213,7 @@ export function validateTask(
     opts.uniqueKey === undefined
       ? null
       : checkLabel(opts.uniqueKey, 'uniqueKey', 'INVALID_UNIQUE_KEY', TASK_LIMITS.uniqueKeyLength);
+  const { concurrencyKey, concurrencyKeyLimit } = checkConcurrencyKey(opts);
   return {
     name: name as string,
     argsJson,
@@ -203,7 +225,43 @@ export function validateTask(
     delay,
     maxRetries,
     uniqueKey,
+    concurrencyKey,
+    concurrencyKeyLimit,
   };
+}
+
+/** `concurrencyKey` (a label like `queue`) and its limit (default 1; only with a key). */
+function checkConcurrencyKey(opts: Record<string, unknown>): {
+  concurrencyKey: string | null;
+  concurrencyKeyLimit: number | null;
+} {
+  if (opts.concurrencyKey === undefined) {
+    if (opts.concurrencyKeyLimit !== undefined) {
+      invalid(
+        'INVALID_CONCURRENCY_KEY',
+        'concurrencyKeyLimit',
+        'concurrencyKeyLimit needs a concurrencyKey.',
+      );
+    }
+    return { concurrencyKey: null, concurrencyKeyLimit: null };
+  }
+  const key = checkLabel(
+    opts.concurrencyKey,
+    'concurrencyKey',
+    'INVALID_CONCURRENCY_KEY',
+    TASK_LIMITS.concurrencyKeyLength,
+  );
+  const limit =
+    opts.concurrencyKeyLimit === undefined
+      ? 1
+      : checkInteger(
+          opts.concurrencyKeyLimit,
+          'concurrencyKeyLimit',
+          'INVALID_CONCURRENCY_KEY',
+          1,
+          TASK_LIMITS.maxConcurrencyKeyLimit,
+        );
+  return { concurrencyKey: key, concurrencyKeyLimit: limit as number };
 }
 
 /** The options as a plain object (`{}` when absent) with known keys only. */

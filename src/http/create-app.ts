@@ -22,6 +22,8 @@ import { hostGuard, hostMatcher, type AllowedHosts } from './host-guard.ts';
 import { routeFallback } from './route-fallback.ts';
 import { registerHealthRoutes } from './routes-health.ts';
 import { registerListRoutes } from './routes-list.ts';
+import { registerRedriveRoutes } from './routes-redrive.ts';
+import { registerScheduleRoutes } from './routes-schedules.ts';
 import { registerStatsRoutes } from './routes-stats.ts';
 import { registerTaskRoutes } from './routes-tasks.ts';
 import { originSet, writeGuard } from './write-guard.ts';
@@ -49,7 +51,7 @@ export interface AppOptions {
   schema?: string;
   /** Longest `GET /tasks/:id/wait` may wait, in seconds; longer requests are capped (default: 60). */
   maxWaitSeconds?: number;
-  /** Largest `POST /tasks` body, in bytes; larger ones get 413 (default: 2 MiB). */
+  /** Largest `POST /tasks` (and schedule) body, in bytes; larger ones get 413 (default: 2 MiB). */
   maxBodyBytes?: number;
   /**
    * Receives unexpected errors (answered as a bare 500), database outages (503) and failed
@@ -88,6 +90,13 @@ export interface AppOptions {
    * (default: none; ignored with a token, which a cross-site page cannot send anyway).
    */
   allowedOrigins?: readonly string[];
+  /**
+   * Serves `GET` and `POST /run` behind the token: a run of the serverless executor (sweep,
+   * schedules, due tasks within `?budget=`). The Cloudflare Worker passes its own; an app that
+   * does not execute tasks leaves it out (then `/run` is 404). Needs `apiToken`: a run is not
+   * offered without authentication.
+   */
+  run?: (request: Request) => Promise<Response>;
 }
 
 const DEFAULT_MAX_WAIT_SECONDS = 60;
@@ -119,6 +128,9 @@ function checkOptions(options: AppOptions): {
   if (typeof apiToken === 'string' && /\s/.test(apiToken)) {
     throw new ConfigError('apiToken must not contain whitespace (check for a trailing newline).');
   }
+  if (options.run !== undefined && (typeof options.run !== 'function' || apiToken === false)) {
+    throw new ConfigError('createApp: run must be a function, and serving /run needs apiToken.');
+  }
   const maxWaitSeconds = options.maxWaitSeconds ?? DEFAULT_MAX_WAIT_SECONDS;
   if (typeof maxWaitSeconds !== 'number' || !(maxWaitSeconds >= 0) || !Number.isFinite(maxWaitSeconds)) {
     throw new ConfigError(`maxWaitSeconds must be a number of seconds >= 0, got ${String(maxWaitSeconds)}.`);
@@ -147,13 +159,33 @@ function checkOptions(options: AppOptions): {
  * | `GET /tasks/:id/wait?timeout=<seconds>` | 200 `{ task, done }` | 400 `INVALID_TIMEOUT`, `INVALID_TASK_ID`; 404 |
  * | `POST /tasks/:id/cancel` | 200 `{ task, changed }` | 400; 404 |
  * | `POST /tasks/:id/retry` | 200 task, `PENDING` again | 400; 404; 409 `TASK_NOT_FINAL`, `UNIQUE_KEY_CONFLICT` |
+ * | `POST /tasks/redrive` (`{ name?, queue?, errorType?, from?, to?, limit?, dryRun? }`) | 200 `{ matched, redriven, skipped, taskIds, skippedTaskIds, dryRun }` | 400 `INVALID_JSON`, `INVALID_BODY`, `INVALID_OPTIONS`, `INVALID_NAME`, `INVALID_QUEUE`, `INVALID_ERROR_TYPE`, `INVALID_TIME_RANGE`, `INVALID_LIMIT`; 409 `UNIQUE_KEY_CONFLICT`; 413 |
+ * | `GET /failures?name=&queue=&errorType=&from=&to=&limit=` | 200 `{ reasons }`: `FAILED` tasks by error type, biggest first | 400 as above |
  * | `GET /stats` | 200 `{ counts, totals, throughput }` | |
+ * | `GET /schedules` | 200 `{ schedules }` by name, each with `nextFireAt` | |
+ * | `POST /schedules` (`{ name, cron, task, timezone?, args?, kwargs?, options?, misfire?, ... }`) | 201 schedule | 400 `INVALID_JSON`, `INVALID_BODY`, `INVALID_SCHEDULE`, a task validation code; 409 `SCHEDULE_EXISTS`; 413 |
+ * | `GET /schedules/:name` | 200 schedule | 404 `SCHEDULE_NOT_FOUND` |
+ * | `PUT /schedules/:name` (the same body; `name` optional) | 200 schedule, definition replaced | 400; 404 `SCHEDULE_NOT_FOUND`; 413 |
+ * | `POST /schedules/:name/pause`, `.../resume` | 200 schedule | 404 `SCHEDULE_NOT_FOUND` |
+ * | `DELETE /schedules/:name` | 204 (its tasks stay) | 404 `SCHEDULE_NOT_FOUND` |
+ * | `GET` or `POST /run?budget=<seconds>` (only with the `run` option) | 200 `{ budgetMs, skipped, leading, swept, fired, executed }` | 400 `INVALID_BUDGET`; 405 for other methods |
  *
  * Wait: answers as soon as the task is final, with `done: true`; when `timeout` (default: 30,
  * capped at `maxWaitSeconds`) passes first, with the unfinished task and `done: false`, also
  * 200, so a caller simply asks again. Cancel: `changed: false` when the task was already
  * final (it is returned unchanged). Retry: a final task goes back to `PENDING`, due now,
  * with `retryCount` 0 and its error, result and timeline cleared.
+ *
+ * Redrive: the `FAILED` tasks matching every given filter (`from`/`to` bound when they failed),
+ * oldest first, up to `limit` (default 1,000, at most 100,000), each retried as above; one whose
+ * uniqueKey an unfinished task holds is skipped and listed in `skippedTaskIds`. `dryRun: true`
+ * only counts (`matched`). `GET /failures` takes the same filters (empty ones mean any) and
+ * `limit` groups (default 20, at most 100).
+ *
+ * Schedules: dates are ISO strings like a task's; `nextFireAt` is null while paused. `PUT`
+ * replaces the definition but keeps the pause state, the counters and the last fire (`paused:
+ * true` pauses; only `resume` resumes, from the next fire time after now). Unknown body fields
+ * and non-boolean flags are refused (400 `INVALID_SCHEDULE` with `field`).
  *
  * Any route but `/healthz` without the right `Authorization: Bearer <token>` gets 401
  * `UNAUTHORIZED`, and 429 `TOO_MANY_ATTEMPTS` with `Retry-After` once its client has sent too
@@ -197,8 +229,13 @@ export function createApp(options: AppOptions): Hono {
   if (open) app.use('*', writeGuard(allowedOrigins));
   else app.use('*', bearerAuth(apiToken, throttle));
   registerTaskRoutes(app, { client, maxWaitSeconds, maxBodyBytes });
+  registerRedriveRoutes(app, { client });
   registerListRoutes(app, { database, statements });
   registerStatsRoutes(app, { database, statements });
+  registerScheduleRoutes(app, { schedules: client.schedules, maxBodyBytes });
+  const { run } = options;
+  // Every method: the run endpoint answers 405 itself (HEAD included, which Hono maps to GET).
+  if (run) app.all('/run', (c) => run(c.req.raw));
   app.notFound(routeFallback(app));
   app.onError(handleError(log));
   return app;

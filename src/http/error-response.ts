@@ -9,6 +9,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import {
   InvalidTaskIdError,
+  ScheduleNotFoundError,
   TaskNotFoundError,
   TaskValidationError,
   TaskWorkerError,
@@ -31,7 +32,11 @@ export interface ErrorBody {
 export type ErrorLogger = (error: unknown, request: Request) => void;
 
 /** Client errors that mean "not in a state that allows this". */
-const CONFLICT_CODES: ReadonlySet<string> = new Set(['TASK_NOT_FINAL', 'UNIQUE_KEY_CONFLICT']);
+const CONFLICT_CODES: ReadonlySet<string> = new Set([
+  'TASK_NOT_FINAL',
+  'UNIQUE_KEY_CONFLICT',
+  'SCHEDULE_EXISTS',
+]);
 
 /** An error the API answers with its own status and code. Throw it from a route. */
 export class HttpError extends Error {
@@ -94,7 +99,9 @@ export function httpErrorOf(error: unknown): HttpError | undefined {
   if (error instanceof InvalidTaskIdError) {
     return new HttpError(400, error.code, error.message, { field: 'id' });
   }
-  if (error instanceof TaskNotFoundError) return new HttpError(404, error.code, error.message);
+  if (error instanceof TaskNotFoundError || error instanceof ScheduleNotFoundError) {
+    return new HttpError(404, error.code, error.message);
+  }
   if (error instanceof TaskWorkerError && CONFLICT_CODES.has(error.code)) {
     return new HttpError(409, error.code, error.message);
   }

@@ -21,5 +21,6 @@ export { MAX_JSON_DEPTH } from './json-body.ts';
 export { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, type TaskListJson } from './routes-list.ts';
 export type { StatsJson, StatusCounts, Throughput } from './routes-stats.ts';
 export { taskToJson, type TaskJson } from './task-json.ts';
+export { scheduleToJson, type ScheduleJson } from './schedule-json.ts';
 export { createAuthThrottle, type AuthThrottle, type AuthThrottleOptions } from './auth-throttle.ts';
 export type { AllowedHosts } from './host-guard.ts';

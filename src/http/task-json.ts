@@ -40,6 +40,8 @@ export function taskToJson(task: Task): TaskJson {
     errorHistory: task.errorHistory,
     progress: task.progress,
     uniqueKey: task.uniqueKey,
+    concurrencyKey: task.concurrencyKey,
+    concurrencyKeyLimit: task.concurrencyKeyLimit,
     leaseUntil: iso(task.leaseUntil),
     workerId: task.workerId,
     attempt: task.attempt,

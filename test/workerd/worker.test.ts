@@ -190,6 +190,30 @@ describe('inside workerd', () => {
     expect(health.status).toBe(200);
   });
 
+  it('answers POST /run behind the API token: the cron run, for any scheduler', async () => {
+    // Without a token (a missing header is not a guess, so the throttle test below is unaffected).
+    expect((await self.fetch('http://worker/run', { method: 'POST' })).status).toBe(401);
+    // Through Upstash, so the due hint counts the change and the run asks the database.
+    const notified = createClient.fromEnv(bindings);
+    const task = await notified.createTask('app.tasks.add_numbers', { args: [4, 5], queue: 'cron' });
+    await notified.close();
+    const response = await self.fetch('http://worker/run?budget=10', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${bindings.TASK_WORKER_API_TOKEN}` },
+    });
+    expect(response.status).toBe(200);
+    const report = (await response.json()) as {
+      budgetMs: number;
+      skipped: boolean;
+      executed: { completed: number };
+    };
+    expect(report).toMatchObject({ budgetMs: 10_000, skipped: false });
+    expect(report.executed.completed).toBeGreaterThanOrEqual(1);
+    const done = await client().getTask(task.id);
+    expect(done).toMatchObject({ status: 'COMPLETED', result: 9 });
+    expect(done!.workerId).toMatch(/^cloudflare:/);
+  });
+
   // Last in the file: it locks this client out of the isolate's API.
   it('keeps one login throttle for the isolate: wrong tokens across requests end in 429', async () => {
     const wrong = { authorization: 'Bearer not-the-token' };

@@ -36,11 +36,13 @@ import {
   type Slot,
 } from './thread-slot.ts';
 import { startThread } from './thread-start.ts';
+import type { DeclaredSchedules } from './load-tasks.ts';
 
 export type ExecutorPoolOptions = ExecutorOptions;
 export type { Outcome };
 
 export class ExecutorPool implements Executor {
+  declaredSchedules: DeclaredSchedules | undefined;
   private readonly slots: Slot[] = [];
   /** Runs waiting for room in a thread. */
   private readonly backlog: Run[] = [];
@@ -331,8 +333,9 @@ export class ExecutorPool implements Executor {
     return new Promise<string[]>((resolve, reject) => {
       let loaded = false;
       const thread = startThread(this.options.tasksUrl, this.stripped, {
-        ready: (names, stripped) => {
+        ready: (names, stripped, schedules) => {
           Object.assign(this.stripped, stripped);
+          this.declaredSchedules ??= schedules;
           loaded = true;
           slot.ready = true;
           resolve(names);

@@ -8,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { TaskRegistry } from '../../src/core/define-tasks.ts';
 import { runHandler } from '../../src/core/execution/run-handler.ts';
 import { serializeError } from '../../src/core/task-error.ts';
-import { loadTasks } from './load-tasks.ts';
+import { loadDeclaredSchedules, loadTasks } from './load-tasks.ts';
 import { STRIPPED_MODULES } from './thread-boot.ts';
 import {
   decodeTasks,
@@ -73,6 +73,7 @@ async function drain(registry: TaskRegistry): Promise<void> {
 
 try {
   const registry = await loadTasks(tasksUrl);
+  const schedules = await loadDeclaredSchedules(tasksUrl);
   port.on('message', (message: ToThread) => {
     if (message.type === 'run') {
       for (const task of decodeTasks(message.tasks)) {
@@ -98,7 +99,7 @@ try {
   });
   const stripped = (globalThis as Record<symbol, unknown>)[STRIPPED_MODULES] as
     Record<string, string> | undefined;
-  send({ type: 'ready', names: Object.keys(registry), stripped: stripped ?? {} });
+  send({ type: 'ready', names: Object.keys(registry), stripped: stripped ?? {}, schedules });
 } catch (error) {
   send({ type: 'load-error', error: serializeError(error) });
 }

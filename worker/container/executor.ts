@@ -6,6 +6,7 @@
  */
 import type { SerializedError } from '../../src/core/task-error.ts';
 import type { ThreadTask } from './thread-protocol.ts';
+import type { DeclaredSchedules } from './load-tasks.ts';
 
 /** How a run ended. `json` is the result as JSON text. */
 export type Outcome =
@@ -34,6 +35,8 @@ export interface ExecutorOptions {
 export interface Executor {
   /** Loads the tasks module; resolves with the registered names. */
   start(): Promise<string[]>;
+  /** The tasks module's `schedules` export, once `start` resolved (undefined without one). */
+  readonly declaredSchedules: DeclaredSchedules | undefined;
   /** Tasks that can start right now. */
   readonly freeSlots: number;
   /** Runs a task; `timeoutSeconds` null means no timeout. Never rejects. */

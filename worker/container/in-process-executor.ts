@@ -10,7 +10,7 @@
 import type { TaskRegistry } from '../../src/core/define-tasks.ts';
 import { runHandler } from '../../src/core/execution/run-handler.ts';
 import type { Executor, ExecutorOptions, Outcome } from './executor.ts';
-import { loadTasks } from './load-tasks.ts';
+import { loadDeclaredSchedules, loadTasks, type DeclaredSchedules } from './load-tasks.ts';
 import type { ThreadTask } from './thread-protocol.ts';
 
 interface Running {
@@ -19,6 +19,7 @@ interface Running {
 }
 
 export class InProcessExecutor implements Executor {
+  declaredSchedules: DeclaredSchedules | undefined;
   private registry: TaskRegistry = {};
   private readonly running = new Map<string, Running>();
   private readonly options: ExecutorOptions;
@@ -30,6 +31,7 @@ export class InProcessExecutor implements Executor {
 
   async start(): Promise<string[]> {
     this.registry = await loadTasks(this.options.tasksUrl);
+    this.declaredSchedules = await loadDeclaredSchedules(this.options.tasksUrl);
     return Object.keys(this.registry);
   }
 

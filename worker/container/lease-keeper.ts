@@ -3,7 +3,9 @@
  * and claimed-but-waiting), every third of the lease, in one statement fenced by each claim's
  * lease token. Tasks whose lease was not extended (cancelled, swept after a lost lease and now
  * another attempt's, or a claim lost in a Postgres crash and claimed again) go to `onLost`, so
- * their runs can be aborted.
+ * their runs can be aborted. The heartbeat cannot tell a cancelled row from a lost lease (its
+ * fence needs `PROGRESS`): `onLost` reads the rows to say which (cancelled-runs.ts). For a
+ * cancellation this is the fallback of the `task_cancelled` notification.
  * @module
  */
 import type { Database } from '../../src/core/database.ts';
@@ -23,7 +25,7 @@ export interface LeaseKeeperOptions {
   now: () => string | null;
   /** The tasks whose leases to extend. */
   owned: () => readonly ClaimedTask[];
-  /** Tasks of a heartbeat whose lease was not extended. */
+  /** Tasks of a heartbeat whose lease was not extended (cancelled, or the lease was lost). */
   onLost: (tasks: ClaimedTask[]) => void;
   /** A heartbeat failed (the next one tries again). */
   onError: (error: unknown) => void;

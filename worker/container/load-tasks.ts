@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { TaskRegistry } from '../../src/core/define-tasks.ts';
+import type { ScheduleDefinition } from '../../src/core/schedule.ts';
 import { ConfigError } from '../../src/core/errors.ts';
 import { registerModuleHooks } from './module-hooks.ts';
 
@@ -18,6 +19,22 @@ export function tasksModuleUrl(path: string): string {
   const file = resolve(path);
   if (!existsSync(file)) throw new ConfigError(`Tasks module not found: ${path} (resolved to ${file}).`);
   return pathToFileURL(file).href;
+}
+
+/** What a tasks module declares as `export const schedules = defineSchedules({...})`. */
+export type DeclaredSchedules = Record<string, ScheduleDefinition>;
+
+/**
+ * The module's `schedules` export, if any (the module is cached: this does not load it again).
+ * It must be plain data (it crosses from an execution thread to the main thread).
+ */
+export async function loadDeclaredSchedules(url: string): Promise<DeclaredSchedules | undefined> {
+  const module = (await import(url)) as { schedules?: unknown };
+  if (module.schedules === undefined) return undefined;
+  if (typeof module.schedules !== 'object' || module.schedules === null) {
+    throw new ConfigError(`${url}: "schedules" must be a defineSchedules({...}) object.`);
+  }
+  return JSON.parse(JSON.stringify(module.schedules)) as DeclaredSchedules;
 }
 
 /** Imports the registry and checks its shape. */

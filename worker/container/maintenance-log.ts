@@ -4,7 +4,7 @@
  * job failed.
  * @module
  */
-import { sweptTaskEvents, type MaintainerOptions } from '../maintenance/maintainer.ts';
+import { firedTaskEvents, sweptTaskEvents, type MaintainerOptions } from '../maintenance/maintainer.ts';
 import type { Logger } from './logger.ts';
 import type { TaskEventPublisher } from './task-event-publisher.ts';
 
@@ -12,8 +12,19 @@ import type { TaskEventPublisher } from './task-event-publisher.ts';
 export function maintenanceLog(
   logger: Logger,
   publisher: TaskEventPublisher,
-): Pick<MaintainerOptions, 'onSwept' | 'onDeleted' | 'onError' | 'onLeadership'> {
+): Pick<MaintainerOptions, 'onSwept' | 'onDeleted' | 'onError' | 'onLeadership' | 'onFired'> {
   return {
+    onFired(fired) {
+      publisher.publish(firedTaskEvents(fired));
+      for (const task of fired) {
+        logger.log('info', 'schedule_fired', {
+          schedule: task.schedule,
+          fireAt: task.fireAt.toISOString(),
+          taskId: task.id,
+          name: task.name,
+        });
+      }
+    },
     onLeadership(leading, holder) {
       logger.log(leading ? 'info' : 'debug', leading ? 'maintainer_elected' : 'maintainer_follower', {
         leader: holder,

@@ -3,10 +3,14 @@
  * and keeps claiming while batches come back full (a worker that stops after one fetch falls
  * behind); otherwise it sleeps until `wake()` is called (a notification, the maintainer
  * finding due tasks, a slot freed after a full batch) or, while no notifier is connected, until
- * the poll interval passes.
+ * the poll interval passes. When a queue limit or a concurrency key left due tasks waiting (flow
+ * control), it does not claim again at once: it sleeps until the rate window has room, or, for a
+ * running slot, until one of its own tasks finishes or a short poll (doubling from
+ * {@link HELD_POLL_MIN_MS} to the poll interval) passes, since slots freed by other workers send
+ * no notification.
  * @module
  */
-import { claimTasks, type ClaimedTask } from '../../src/core/execution/claim.ts';
+import { claimTasksWithLimits, type ClaimedTask, type ClaimResult } from '../../src/core/execution/claim.ts';
 import type { Database } from '../../src/core/database.ts';
 import type { WorkerStatements } from '../../src/core/sql/worker-statements.ts';
 import type { Logger } from './logger.ts';
@@ -39,6 +43,8 @@ const PREFETCH_HORIZON_MS = 100;
 // claim's fixed cost (round trip, commit) thinly: 500 → 1,000 took a no-op drain from ~55k to
 // ~65k tasks/s here, while the horizon above still keeps slow tasks from being hoarded.
 const PREFETCH_MIN_CAP = 1000;
+/** The first wait for a running slot after a claim that limits held back (doubling, up to the poll interval). */
+export const HELD_POLL_MIN_MS = 50;
 
 export class Producer {
   private stopped = false;
@@ -47,6 +53,8 @@ export class Producer {
   private lastBatchFull = false;
   private loop: Promise<void> | undefined;
   private errorDelay = 100;
+  /** Set while the last claim left due tasks waiting for a limit: how long to wait next. */
+  private heldDelay: number | undefined;
   private readonly buffer: ClaimedTask[] = [];
   /** Moving average of task run time, ms; undefined until a task finished. */
   private averageMs: number | undefined;
@@ -69,7 +77,8 @@ export class Producer {
   /** A slot became free: start a buffered task, and claim more if more may be waiting. */
   slotFreed(): void {
     this.pump();
-    if (this.lastBatchFull && this.shouldClaim()) this.wake();
+    // Held back by a limit: the finished task may have been the one holding the slot.
+    if ((this.lastBatchFull || this.heldDelay !== undefined) && this.shouldClaim()) this.wake();
   }
 
   /** Feeds the prefetch size: short tasks get a deeper local buffer. */
@@ -117,9 +126,9 @@ export class Producer {
     while (this.buffer.length > 0 && this.o.freeSlots() > 0) this.o.dispatch(this.buffer.shift()!);
   }
 
-  private claim(limit: number): Promise<ClaimedTask[]> {
+  private claim(limit: number): Promise<ClaimResult> {
     const { db, sql, workerId, options, now } = this.o;
-    return claimTasks(
+    return claimTasksWithLimits(
       {
         db,
         sql,
@@ -138,7 +147,7 @@ export class Producer {
       if (this.shouldClaim()) {
         const want = this.wanted();
         try {
-          const tasks = await this.claim(want);
+          const { tasks, heldBack } = await this.claim(want);
           this.errorDelay = 100;
           if (this.stopped) {
             // Stopped while this claim was in flight: nothing new may start.
@@ -147,9 +156,17 @@ export class Producer {
           }
           this.buffer.push(...tasks);
           this.pump();
-          if (tasks.length === 0) this.o.onEmptyClaim?.();
           // A full batch means more may be waiting: keep fetching until one comes back short.
           this.lastBatchFull = tasks.length === want;
+          const held = this.lastBatchFull ? null : heldBack;
+          if (held) {
+            // Due tasks wait for a limit: not the maintainer's business, and no claim until
+            // the wait below (or a slot of this worker) says there may be room.
+            await this.sleep(this.heldWait(held, tasks.length > 0));
+            continue;
+          }
+          this.heldDelay = undefined;
+          if (tasks.length === 0) this.o.onEmptyClaim?.();
           if (this.lastBatchFull && this.shouldClaim()) continue;
         } catch (error) {
           this.o.logger.log('warn', 'claim_failed', { error: String(error) });
@@ -163,6 +180,20 @@ export class Producer {
       }
       await this.sleep(this.o.listening?.() ? Infinity : this.o.options.pollInterval);
     }
+  }
+
+  /**
+   * How long to wait after a claim that limits held back: until the rate window has room, or
+   * for a running slot a poll that doubles while nothing could be claimed (from
+   * {@link HELD_POLL_MIN_MS} up to the poll interval), whichever is sooner. Wake-ups (a new
+   * task, the maintainer's "due") still end the wait early.
+   */
+  private heldWait(held: NonNullable<ClaimResult['heldBack']>, claimedSome: boolean): number {
+    const cap = Math.max(HELD_POLL_MIN_MS, this.o.options.pollInterval);
+    this.heldDelay =
+      claimedSome || this.heldDelay === undefined ? HELD_POLL_MIN_MS : Math.min(this.heldDelay * 2, cap);
+    const rate = held.retryInMs === null ? Infinity : held.retryInMs + 1;
+    return Math.min(held.slots ? this.heldDelay : Infinity, rate);
   }
 
   /** Sleeps `ms` (Infinity: until woken), or not at all when a wake-up came meanwhile. */

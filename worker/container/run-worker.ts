@@ -8,6 +8,7 @@
  *   process (in-process-executor.ts), tracked from dispatch to write-back (running-tasks.ts);
  * - the completer writes outcomes back in fenced batches (completer.ts);
  * - the lease keeper extends the leases of held tasks (lease-keeper.ts);
+ * - a cancelled task's run is stopped, told by a notification or the heartbeat (cancelled-runs.ts);
  * - the maintainer sweeps expired leases and applies retention (worker/maintenance/).
  * @module
  */
@@ -19,6 +20,8 @@ import { landedTaskEvents } from '../../src/core/execution/write-back.ts';
 import { workerStatements, type WorkerStatements } from '../../src/core/sql/worker-statements.ts';
 import { createMaintainer, type Maintainer, type MaintenancePlan } from '../maintenance/maintainer.ts';
 import type { DueHint } from '../../src/core/due-hint.ts';
+import { syncDeclaredSchedules } from './schedule-sync.ts';
+import { cancelledRuns, type CancelledRuns } from './cancelled-runs.ts';
 import { Completer } from './completer.ts';
 import type { Executor, ExecutorOptions } from './executor.ts';
 import { ExecutorPool } from './executor-pool.ts';
@@ -89,11 +92,7 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
   };
   const completer = createCompleter({ ...context, options, stats, publisher, registered, retried });
   const running = new RunningTasks({
-    executor,
-    completer,
-    publisher,
-    logger,
-    stats,
+    ...{ executor, completer, publisher, logger, stats },
     onFinished: (duration) => producer.recordDuration(duration),
   });
   const producer = new Producer({
@@ -102,62 +101,45 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
     freeSlots: () => executor.freeSlots,
     dispatch: (task) => running.start(task),
     release: putBack,
-    listening: () => listening,
+    listening: () => listen.on,
     onEmptyClaim: () => maintainer.poke(),
   });
-  const leaseKeeper = createLeaseKeeper({ ...context, lease: options.lease, running, producer });
-  // Whether notifications reach this worker: then idle sleeps are long (see maintainer.ts).
-  let listening = false;
-  const maintainer = createWorkerMaintainer({
-    db,
-    workerId,
-    options,
-    logger,
-    publisher,
-    listening: () => listening,
-    onRequeued: () => void changed(),
-    onDue: (plan) => {
-      if (listening && executor.freeSlots === options.concurrency) unannounced(plan);
-      producer.wake();
-    },
+  const cancels = cancelledRuns({
+    ...{ db, schema, running, logger },
+    held: () => [...running.owned(), ...producer.buffered()],
   });
-  const unannounced = unannouncedTaskWarning(logger);
+  const leaseKeeper = createLeaseKeeper({ ...context, lease: options.lease, running, producer, cancels });
+  // Whether notifications reach this worker: then idle sleeps are long (see maintainer.ts).
+  const listen = { on: false };
+  const maintainer = createWorkerMaintainer({
+    ...{ db, workerId, options, logger, publisher, listen },
+    idle: () => executor.freeSlots === options.concurrency,
+    onRequeued: () => void changed(),
+    wake: () => producer.wake(),
+  });
 
   const close = () => executor.close().then(closeDatabase);
   const { waitForDatabase, signal } = options;
   const startOptions = { db, sql, schema, executor, close, logger, waitForDatabase, signal };
   const { taskNames, analyzed } = await startUp(startOptions);
+  await syncDeclaredSchedules({ db, schema, declared: executor.declaredSchedules, logger });
   leaseKeeper.start();
   maintainer.start();
   producer.start();
   const unsubscribe = await subscribeWakeUps({
-    notifier: input.notifier,
-    schema,
-    queues: options.queues,
-    logger,
+    ...{ notifier: input.notifier, schema, queues: options.queues, logger },
     wake: () => producer.wake(),
+    onCancelled: (taskId) => void cancels.heard(taskId),
     onListening: (now) => {
-      if (now !== listening) maintainer.poke(); // re-plan with the new idle length
-      listening = now;
+      if (now !== listen.on) maintainer.poke(); // re-plan with the new idle length
+      listen.on = now;
     },
   });
   logger.log('info', 'worker_started', startedFields(workerId, options, input, taskNames));
 
   const shutdown = createShutdown({
-    workerId,
-    logger,
-    stats,
-    producer,
-    running,
-    leaseKeeper,
-    maintainer,
-    unsubscribe,
-    putBack,
-    completer,
-    analyzed,
-    publisher,
-    executor,
-    closeDatabase,
+    ...{ workerId, logger, stats, producer, running, leaseKeeper, maintainer, unsubscribe },
+    ...{ putBack, completer, analyzed, publisher, executor, closeDatabase },
   });
   return workerHandle({ workerId, taskNames, stats, shutdown, grace: options.grace });
 }
@@ -192,8 +174,9 @@ function createLeaseKeeper(context: {
   lease: number;
   running: RunningTasks;
   producer: Producer;
+  cancels: CancelledRuns;
 }): LeaseKeeper {
-  const { running, producer, logger } = context;
+  const { running, producer, logger, cancels } = context;
   return new LeaseKeeper({
     db: context.db,
     sql: context.sql,
@@ -201,7 +184,8 @@ function createLeaseKeeper(context: {
     now: context.now,
     lease: context.lease,
     owned: () => [...running.owned(), ...producer.buffered()],
-    onLost: (tasks) => running.abortLost(tasks),
+    // Cancelled rows stop their runs; other lost leases abort them (cancelled-runs.ts).
+    onLost: (tasks) => void cancels.lost(tasks),
     onError: (error) => logger.log('warn', 'heartbeat_failed', { error: String(error) }),
   });
 }
@@ -216,13 +200,18 @@ function createWorkerMaintainer(context: {
   options: ResolvedWorkerOptions;
   logger: Logger;
   publisher: TaskEventPublisher;
-  listening: () => boolean;
-  onDue: (plan: MaintenancePlan) => void;
-  /** The sweep returned tasks to `PENDING`. */
+  /** Whether notifications reach this worker now. */
+  listen: { on: boolean };
+  /** Whether every slot is free. */
+  idle: () => boolean;
+  /** Wakes the producer: tasks are due. */
+  wake: () => void;
+  /** The sweep returned tasks to `PENDING`, or schedules created tasks. */
   onRequeued: () => void;
 }): Maintainer {
-  const { db, options, logger, publisher } = context;
+  const { db, options, logger, publisher, listen } = context;
   const log = maintenanceLog(logger, publisher);
+  const unannounced = unannouncedTaskWarning(logger);
   return createMaintainer({
     db,
     schema: options.schema,
@@ -232,14 +221,21 @@ function createWorkerMaintainer(context: {
     retentionDays: options.retentionDays,
     intervalMs: options.sweepInterval,
     idleMs: options.idleInterval,
-    listening: context.listening,
+    listening: () => listen.on,
     queues: options.queues,
     now: options.now,
-    onDue: context.onDue,
+    onDue: (plan) => {
+      if (listen.on && context.idle()) unannounced(plan);
+      context.wake();
+    },
     ...log,
     onSwept(swept) {
       log.onSwept?.(swept);
       if (swept.some((task) => task.status === 'PENDING')) context.onRequeued();
+    },
+    onFired(fired) {
+      log.onFired?.(fired);
+      context.onRequeued();
     },
   });
 }

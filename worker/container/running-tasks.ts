@@ -1,7 +1,8 @@
 /**
  * The tasks this worker has handed to its executor, from dispatch to write-back: starts each
- * one, queues its outcome with the completer, aborts the ones whose lease was lost, and, at
- * shutdown, takes back the ones still running (their outcomes are then discarded).
+ * one, queues its outcome with the completer, stops the ones cancelled meanwhile (their rows are
+ * final already: nothing is written), aborts the ones whose lease was lost, and, at shutdown,
+ * takes back the ones still running (their outcomes are then discarded).
  *
  * Runs are keyed by their claim's lease token, not by task id: a claim lost in a Postgres crash
  * and the same worker's next claim of that task are two runs of one id (and one attempt), each
@@ -31,11 +32,18 @@ interface Entry {
   task: ClaimedTask;
   /** Set when shutdown put the task back: its outcome is discarded. */
   putBack?: boolean;
+  /** Set when its row was found `CANCELLED`: the run is being stopped, nothing is written. */
+  cancelled?: boolean;
 }
+
+/** What told the worker that a task it holds was cancelled. */
+export type CancelSource = 'notification' | 'heartbeat';
 
 export class RunningTasks {
   /** By lease token. */
   private readonly entries = new Map<string, Entry>();
+  /** Lease tokens of claimed tasks found cancelled before they started: they never start. */
+  private readonly cancelledUnstarted = new Set<string>();
   private readonly o: RunningTasksOptions;
 
   constructor(options: RunningTasksOptions) {
@@ -51,14 +59,17 @@ export class RunningTasks {
     return this.entries.get(token)?.task;
   }
 
-  /** Running tasks that still hold their lease (not put back). */
+  /** Running tasks that still hold their lease (not put back, not cancelled). */
   owned(): ClaimedTask[] {
-    return [...this.entries.values()].filter((entry) => !entry.putBack).map((entry) => entry.task);
+    return [...this.entries.values()]
+      .filter((entry) => !entry.putBack && !entry.cancelled)
+      .map((entry) => entry.task);
   }
 
   /** Hands a claimed task to the executor; its outcome goes to the completer. */
   start(task: ClaimedTask): void {
     const { executor, publisher, logger, stats } = this.o;
+    if (this.cancelledUnstarted.delete(task.token)) return; // logged by cancel()
     if (publisher.enabled) publisher.publish([createTaskEvent('task_started', task)]);
     this.entries.set(task.token, { task });
     stats.running = this.entries.size;
@@ -66,18 +77,40 @@ export class RunningTasks {
     void executor.run(task, task.timeout).then((outcome) => this.finish(task, outcome));
   }
 
-  /** The heartbeat did not extend these leases: abort the ones still running here. */
-  abortLost(tasks: readonly ClaimedTask[]): void {
+  /**
+   * The rows of these tasks (held by this worker: running, or claimed and not started) were
+   * found `CANCELLED` with their runs' lease tokens. A run gets its abort signal now and, if it
+   * still runs after the kill grace, its thread is terminated (executor-pool.ts); its outcome is
+   * not written. A task not started yet never starts. Idempotent.
+   */
+  cancel(tasks: readonly ClaimedTask[], detectedBy: CancelSource): void {
+    for (const task of tasks) {
+      const entry = this.entries.get(task.token);
+      if (entry?.putBack || entry?.cancelled || this.cancelledUnstarted.has(task.token)) continue;
+      const { id: taskId, name, attempt } = task;
+      this.o.logger.log('info', 'task_cancelled', { taskId, name, attempt, detectedBy, started: !!entry });
+      if (!entry) {
+        this.cancelledUnstarted.add(task.token);
+        continue;
+      }
+      entry.cancelled = true;
+      this.o.executor.abort(task.token, 'The task was cancelled');
+    }
+  }
+
+  /** The heartbeat did not extend these leases (and their rows are not cancelled): abort them. */
+  abortLost(tasks: readonly ClaimedTask[], reason = 'lease lost'): void {
     for (const task of tasks) {
       // (A buffered task that was lost is dropped when it starts: its write-back is fenced.)
-      if (!this.entries.has(task.token)) continue;
+      const entry = this.entries.get(task.token);
+      if (!entry || entry.cancelled) continue;
       this.o.logger.log('warn', 'task_aborted', {
         taskId: task.id,
         name: task.name,
         attempt: task.attempt,
-        reason: 'cancelled or lease lost',
+        reason,
       });
-      this.o.executor.abort(task.token, 'The task was cancelled or its lease was lost');
+      this.o.executor.abort(task.token, `The task was aborted: ${reason}`);
     }
   }
 
@@ -121,6 +154,18 @@ export class RunningTasks {
     this.o.onFinished(outcome.duration);
     if (!entry || entry.putBack) return;
     const { id, attempt, token, name } = task;
+    if (entry.cancelled) {
+      // The row is CANCELLED already; a write-back would be refused (fenced by status and token).
+      const duration = Math.round(outcome.duration * 1000) / 1000;
+      this.o.logger.log('info', 'task_run_stopped', {
+        taskId: id,
+        name,
+        attempt,
+        duration,
+        reason: 'cancelled',
+      });
+      return;
+    }
     const common = { id, attempt, token, name, duration: outcome.duration };
     this.o.completer.add(
       outcome.ok

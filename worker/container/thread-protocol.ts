@@ -10,6 +10,7 @@
  */
 import type { HandlerOutcome } from '../../src/core/execution/run-handler.ts';
 import type { SerializedError } from '../../src/core/task-error.ts';
+import type { DeclaredSchedules } from './load-tasks.ts';
 
 export type { SerializedError };
 
@@ -42,7 +43,13 @@ export type ToThread =
 export type ThreadResult = ({ token: string } & HandlerOutcome) | { token: string; skipped: true };
 
 export type FromThread =
-  | { type: 'ready'; names: string[]; stripped: Record<string, string> }
+  | {
+      type: 'ready';
+      names: string[];
+      stripped: Record<string, string>;
+      /** The module's `schedules` export (plain data), if any. */
+      schedules?: DeclaredSchedules;
+    }
   | { type: 'load-error'; error: SerializedError }
   | { type: 'progress'; token: string; json: string }
   /** `results`: the JSON of a {@link ThreadResult} array. */

@@ -15,13 +15,14 @@ import {
   type ThreadData,
   type ThreadResult,
 } from './thread-protocol.ts';
+import type { DeclaredSchedules } from './load-tasks.ts';
 
 const threadFile = new URL(`./executor-thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
 
 /** What a thread can tell the main thread, one handler per message (and per thread event). */
 export interface ThreadEvents {
   /** The tasks module loaded: its task names, and the modules the thread type-stripped. */
-  ready(names: string[], stripped: Record<string, string>): void;
+  ready(names: string[], stripped: Record<string, string>, schedules?: DeclaredSchedules): void;
   /** The tasks module failed to load. */
   loadError(error: SerializedError): void;
   progress(token: string, json: string): void;
@@ -51,7 +52,7 @@ export function startThread(
   thread.on('message', (message: FromThread) => {
     switch (message.type) {
       case 'ready':
-        return events.ready(message.names, message.stripped);
+        return events.ready(message.names, message.stripped, message.schedules);
       case 'load-error':
         return events.loadError(message.error);
       case 'progress':

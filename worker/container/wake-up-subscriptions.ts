@@ -3,9 +3,12 @@
  * channel, and claims on each message instead of at its next poll. Coming back after a
  * notifier outage also wakes it (tasks created meanwhile sent no message). Without a notifier,
  * or when a subscription fails, polling alone finds the tasks.
+ *
+ * The same channels carry `task_cancelled` (one message per cancelled task, see
+ * task-events.ts): it goes to `onCancelled`, not to `wake`.
  * @module
  */
-import { anyQueueChannel, queueChannel } from '../../src/core/events/task-events.ts';
+import { anyQueueChannel, parseTaskEvent, queueChannel } from '../../src/core/events/task-events.ts';
 import type { Notifier, Unsubscribe } from '../../src/core/notifier.ts';
 import type { Logger } from './logger.ts';
 
@@ -16,14 +19,22 @@ export interface WakeUpOptions {
   queues: readonly string[] | undefined;
   logger: Logger;
   wake: () => void;
+  /** A `task_cancelled` event for the task `taskId` (which this worker may be running). */
+  onCancelled?: (taskId: string) => void;
   /** Every subscription connected, or one of them went down (polling covers the gap). */
   onListening?: (listening: boolean) => void;
 }
 
 /** Subscribes; resolves with one function that ends every subscription (never rejects). */
 export async function subscribeWakeUps(options: WakeUpOptions): Promise<() => Promise<void>> {
-  const { notifier, schema, queues, logger, wake } = options;
+  const { notifier, schema, queues, logger, wake, onCancelled } = options;
   const unsubscribes: Unsubscribe[] = [];
+  const onMessage = (message: string) => {
+    // Wake-ups need no parsing; only a cancellation names the task to stop.
+    const event = message.includes('"task_cancelled"') ? parseTaskEvent(message) : null;
+    if (event?.event === 'task_cancelled') onCancelled?.(event.taskId);
+    else wake();
+  };
   if (notifier) {
     const channels = queues ? queues.map((queue) => queueChannel(schema, queue)) : [anyQueueChannel(schema)];
     const down = new Set<string>(channels);
@@ -31,7 +42,7 @@ export async function subscribeWakeUps(options: WakeUpOptions): Promise<() => Pr
     const report = () => options.onListening?.(down.size === 0);
     for (const channel of channels) {
       const unsubscribe = await notifier
-        .subscribe(channel, wake, {
+        .subscribe(channel, onMessage, {
           onStatus: (status) => {
             logger.log(status === 'connected' ? 'info' : 'warn', `notifier_${status}`, { channel });
             reported.add(channel);

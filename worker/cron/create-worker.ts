@@ -2,7 +2,8 @@
  * The Cloudflare Worker factory: `fetch` serves the HTTP API; `scheduled` (the cron trigger)
  * runs the maintainer once (worker/maintenance/: expired leases) and then runs due tasks whose
  * handlers the Worker registers, within a time budget, over Neon HTTP (and Upstash REST for
- * notifications) only.
+ * notifications) only. `fetch` also answers `GET`/`POST /run?budget=<seconds>` (behind the API
+ * token) with the same run, so another scheduler can drive the Worker too.
  *
  * Timeouts here are the `AbortSignal` only: workerd cannot kill a running handler, so a
  * handler that ignores its signal keeps running until the platform ends the invocation; its
@@ -14,7 +15,9 @@ import type { TaskRegistry } from '../../src/core/define-tasks.ts';
 import { createAuthThrottle } from '../../src/http/auth-throttle.ts';
 import { createApp } from '../../src/http/create-app.ts';
 import type { RetryBackoff } from '../../src/core/retry-policy.ts';
+import type { ScheduleDefinition } from '../../src/core/schedule.ts';
 import { runScheduledOnce, type ScheduledRunReport } from './scheduled-run.ts';
+import { checkRunBudget, runEndpoint } from './run-endpoint.ts';
 import { createTaskClient } from '../../src/core/service/task-client.ts';
 import {
   databaseFromEnv,
@@ -33,6 +36,8 @@ export interface CloudflareWorkerOptions {
    * longer on paid plans; keep it below the cron interval so runs do not overlap much.
    */
   budgetMs?: number;
+  /** The longest budget `POST /run?budget=<seconds>` may ask for, in ms (default: `budgetMs`). */
+  maxBudgetMs?: number;
   /** Tasks run at once in the isolate (default: 4). */
   concurrency?: number;
   /** Retries for tasks created without `maxRetries` (default: 0). */
@@ -61,6 +66,12 @@ export interface CloudflareWorkerOptions {
    * created without counting a change there (default: 3600000).
    */
   hintMaxAgeMs?: number;
+  /**
+   * Recurring schedules the Worker declares (`defineSchedules({...})`): synced into the database
+   * by the first cron run of each isolate, then fired by whichever executor leads maintenance,
+   * this Worker's cron runs included.
+   */
+  schedules?: Record<string, ScheduleDefinition>;
 }
 
 /** The handlers Workers call, with `runScheduled` exposed for tests and custom crons. */
@@ -84,7 +95,9 @@ export interface ExecutionContextLike {
 export function createCloudflareWorker<Env extends TaskWorkerEnv = TaskWorkerEnv>(
   options: CloudflareWorkerOptions,
 ): TaskWorkerHandler<Env> {
-  async function runScheduled(env: Env): Promise<ScheduledRunReport> {
+  const synced = { done: false };
+  const budget = checkRunBudget(options.budgetMs, options.maxBudgetMs);
+  async function runScheduled(env: Env, budgetMs = budget.budgetMs): Promise<ScheduledRunReport> {
     const { tasks, concurrency, retry, queues, lease, longTasks, maxCutOffs, backoff } = options;
     return await runScheduledOnce(env, {
       tasks,
@@ -95,15 +108,17 @@ export function createCloudflareWorker<Env extends TaskWorkerEnv = TaskWorkerEnv
       longTasks,
       maxCutOffs,
       backoff,
-      budgetMs: options.budgetMs ?? 25_000,
+      budgetMs,
       hintMaxAgeMs: options.hintMaxAgeMs ?? 3_600_000,
+      schedules: options.schedules,
+      synced,
     });
   }
 
   // One throttle per isolate: the app is built per request, its lockouts must outlive one.
   const authThrottle = createAuthThrottle();
   return {
-    runScheduled,
+    runScheduled: (env) => runScheduled(env),
     async fetch(request, env, ctx) {
       const database = databaseFromEnv(env);
       const schema = schemaFromEnv(env);
@@ -124,6 +139,7 @@ export function createCloudflareWorker<Env extends TaskWorkerEnv = TaskWorkerEnv
         apiToken: requireBinding(env, 'TASK_WORKER_API_TOKEN'),
         maxWaitSeconds: options.maxWaitSeconds ?? 30,
         authThrottle,
+        run: runEndpoint(budget, (budgetMs) => runScheduled(env, budgetMs)),
       });
       // The notifier is not closed here: its publishes may still be running in waitUntil, and
       // REST holds no connection once the request's subscriptions (if any) ended.
@@ -138,6 +154,7 @@ export function createCloudflareWorker<Env extends TaskWorkerEnv = TaskWorkerEnv
             skipped: report.skipped,
             leading: report.leading,
             swept: report.swept.length,
+            fired: report.fired.length,
             ...report.executed,
           }),
         );

@@ -18,4 +18,5 @@ export {
   type TaskWorkerHandler,
 } from './create-worker.ts';
 export type { ScheduledRunReport } from './scheduled-run.ts';
+export type { RunReportJson } from './run-endpoint.ts';
 export type { TaskWorkerEnv } from './worker-env.ts';

@@ -11,6 +11,8 @@
  * Each claim first takes tasks whose timeout fits the budget left; with `longTasks: 'try'` a
  * slot that finds none takes another task. A task the end of the budget cuts off is put back
  * without spending a retry; one cut off `maxCutOffs` times fails with `BudgetExceededError`.
+ * A run that lasts reads its row every `cancelCheckMs` and stops once it was cancelled
+ * (inline-run.ts).
  * @module
  */
 import { claimTasks, type ClaimContext, type ClaimedTask } from '../../src/core/execution/claim.ts';
@@ -19,10 +21,11 @@ import type { TaskRegistry } from '../../src/core/define-tasks.ts';
 import { DEFAULT_RETRY_BACKOFF, type RetryBackoff } from '../../src/core/retry-policy.ts';
 import { DEFAULT_SCHEMA } from '../../src/core/schema-name.ts';
 import { ERROR_HISTORY_LENGTH, workerStatements } from '../../src/core/sql/worker-statements.ts';
+import { taskStatements } from '../../src/core/sql/task-statements.ts';
 import { writeBack, type Landed, type WriteBack } from '../../src/core/execution/write-back.ts';
 import { writeCutOffs, type CutOff, type CutOffContext } from './inline-cut-off.ts';
 import { BackgroundWriter, runPool } from './inline-pool.ts';
-import { runInline, type InlineRun } from './inline-run.ts';
+import { runInline, type CancelCheck, type InlineRun } from './inline-run.ts';
 
 export interface InlineExecutorOptions {
   db: Database;
@@ -51,6 +54,12 @@ export interface InlineExecutorOptions {
    * (default: 3; 1 to 10). Only tasks whose timeout does not fit the budget are counted.
    */
   maxCutOffs?: number;
+  /**
+   * While a task runs, how often its row is read to see whether it was cancelled, in ms; its
+   * signal is then aborted and nothing is written (default: 5000; 0: never, the cancellation
+   * then only shows when fencing refuses the run's outcome).
+   */
+  cancelCheckMs?: number;
   /** (default: inline:<random>) */
   workerId?: string;
   backoff?: RetryBackoff;
@@ -65,7 +74,10 @@ export interface InlineRunResult {
   completed: number;
   failed: number;
   retried: number;
-  /** Outcomes and cut-offs refused by fencing (cancelled meanwhile, or the lease was lost). */
+  /**
+   * Outcomes and cut-offs refused by fencing (cancelled meanwhile, or the lease was lost), and
+   * runs stopped because their task was cancelled (nothing written).
+   */
   lost: number;
   /** Tasks handed back unstarted: claimed as the budget ran out (not counted as a retry). */
   putBack: number;
@@ -115,6 +127,7 @@ export async function runDueTasks(options: InlineExecutorOptions): Promise<Inlin
     options.onLanded?.(landed);
   });
   const claimState = { longTasks: options.longTasks ?? 'try', fittingLeft: true };
+  const cancelCheck = rowCancelCheck(options);
   try {
     result.claimed = await runPool<ClaimedTask>({
       concurrency: options.concurrency ?? 4,
@@ -123,7 +136,8 @@ export async function runDueTasks(options: InlineExecutorOptions): Promise<Inlin
         if (writer.failed) return [];
         return claimFitFirst({ ...claimContext, now: now() }, free, deadline, claimState);
       },
-      run: async (task) => writer.add({ task, run: await runInline(task, options.tasks, deadline) }),
+      run: async (task) =>
+        writer.add({ task, run: await runInline(task, options.tasks, deadline, cancelCheck) }),
     });
   } finally {
     // Every finished task's outcome is written before the run ends, even after an error.
@@ -166,6 +180,7 @@ async function writeFinished(
   for (const { task, run } of batch) {
     if (run.kind === 'outcome') outcomes.push(run.outcome);
     else if (run.kind === 'cutOff') cutOffs.push({ task, durationMs: run.durationMs });
+    else if (run.kind === 'cancelled') result.lost++;
     else unstarted.push(task);
   }
   const backoff = options.backoff ?? DEFAULT_RETRY_BACKOFF;
@@ -195,4 +210,16 @@ async function writeFinished(
   result.lost += cutOffs.length - cut.length;
   result.putBack += putBack.rowCount;
   return [...written, ...cut];
+}
+
+/** The cancellation check of runs: the row is `CANCELLED` and keeps the run's lease token. */
+function rowCancelCheck(options: InlineExecutorOptions): CancelCheck {
+  const { taskGet } = taskStatements(options.schema ?? DEFAULT_SCHEMA);
+  return {
+    intervalMs: options.cancelCheckMs ?? 5000,
+    cancelled: async (task) => {
+      const row = (await options.db.query(taskGet, [task.id])).rows[0];
+      return row?.status === 'CANCELLED' && String(row.lease_token) === task.token;
+    },
+  };
 }

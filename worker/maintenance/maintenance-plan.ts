@@ -4,7 +4,7 @@
  *
  * An executor needs the database when a pending task becomes due, when a running task's lease
  * ends (someone must sweep it; a follower waits for the leader's lease to end first, so a dead
- * leader is replaced within one lease), and when retention is next due. With nothing of that
+ * leader is replaced within one lease), when a schedule fires, and when retention is next due. With nothing of that
  * in sight it sleeps for `idleMs` (a safety net for a lost notification), so an idle queue lets
  * a serverless database suspend.
  * @module
@@ -26,6 +26,8 @@ export interface MaintenancePlan {
   earliestLease: number | null;
   /** When retention is next due; null when retention is off. */
   retentionDueAt: number | null;
+  /** The earliest fire time of a schedule that is not paused; null when none. */
+  nextScheduleAt: number | null;
 }
 
 /** The plan statement's row, as the drivers return it. */
@@ -45,6 +47,7 @@ export function planFromRow(
     leaseUntil: time(row.lease_until),
     nextDue: time(row.next_due),
     earliestLease: time(row.earliest_lease),
+    nextScheduleAt: time(row.next_schedule),
     retentionDueAt:
       retentionIntervalMs === null
         ? null
@@ -83,5 +86,6 @@ export function nextWakeMs(plan: MaintenancePlan, options: WakeOptions): number 
   if (plan.nextDue !== null) at(plan.nextDue);
   if (plan.earliestLease !== null) maintain(plan.earliestLease + options.sweepGraceMs);
   if (plan.retentionDueAt !== null) maintain(plan.retentionDueAt);
+  if (plan.nextScheduleAt !== null) maintain(plan.nextScheduleAt);
   return Math.max(MIN_WAKE_MS, Math.min(...waits));
 }

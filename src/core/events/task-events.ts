@@ -10,14 +10,18 @@
  *   (a worker claims a batch per wake-up, it does not need one message per task).
  * - `<prefix>:queues` — the same wake-ups, for workers that serve every queue.
  *
- * | event            | status      | task channel | queue channel |
- * |------------------|-------------|--------------|---------------|
- * | `task_created`   | `PENDING`   |              | yes           |
- * | `task_started`   | `PROGRESS`  | yes          |               |
- * | `task_finished`  | `COMPLETED` | yes          |               |
- * | `task_failed`    | `FAILED`    | yes          |               |
- * | `task_requeued`  | `PENDING`   | yes          | yes           |
- * | `task_cancelled` | `CANCELLED` | yes          |               |
+ * `task_cancelled` also goes to the queue channels, one message per task (never coalesced): a
+ * worker running the task hears of it on a channel it already listens to, and stops the run
+ * (worker/container/cancelled-runs.ts). Other workers ignore it; it is not a wake-up.
+ *
+ * | event            | status      | task channel | queue channels  |
+ * |------------------|-------------|--------------|-----------------|
+ * | `task_created`   | `PENDING`   |              | yes (coalesced) |
+ * | `task_started`   | `PROGRESS`  | yes          |                 |
+ * | `task_finished`  | `COMPLETED` | yes          |                 |
+ * | `task_failed`    | `FAILED`    | yes          |                 |
+ * | `task_requeued`  | `PENDING`   | yes          | yes (coalesced) |
+ * | `task_cancelled` | `CANCELLED` | yes          | yes (per task)  |
  * @module
  */
 import type { Notifier } from '../notifier.ts';
@@ -133,6 +137,7 @@ export function taskEventChannels(prefix: string, event: TaskEvent): string[] {
     case 'task_created':
       return [queueChannel(prefix, event.queue), anyQueueChannel(prefix)];
     case 'task_requeued':
+    case 'task_cancelled':
       return [taskChannel(prefix, event.taskId), queueChannel(prefix, event.queue), anyQueueChannel(prefix)];
     default:
       return [taskChannel(prefix, event.taskId)];
@@ -147,8 +152,9 @@ export interface TaskEventMessage {
 
 /**
  * The messages that announce `events`: each on its channels, with the wake-up channels (queue,
- * all queues) taking one message per call however many events name them. An event whose
- * channels cannot be built goes to `onError` and is left out.
+ * all queues) taking one wake-up per call however many events name them (`task_cancelled`, not
+ * a wake-up, goes there once per task). An event whose channels cannot be built goes to
+ * `onError` and is left out.
  */
 export function taskEventMessages(
   prefix: string,
@@ -160,7 +166,7 @@ export function taskEventMessages(
   for (const event of events) {
     try {
       for (const channel of taskEventChannels(prefix, event)) {
-        const isWakeUp = channel !== taskChannel(prefix, event.taskId);
+        const isWakeUp = event.event !== 'task_cancelled' && channel !== taskChannel(prefix, event.taskId);
         if (isWakeUp && wokenQueues.has(channel)) continue;
         if (isWakeUp) wokenQueues.add(channel);
         messages.push({ channel, event });

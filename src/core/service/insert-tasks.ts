@@ -42,7 +42,8 @@ function recordJson(id: string, task: ValidatedTask): string {
     `[${JSON.stringify(id)},${JSON.stringify(task.name)},${task.argsJson},${task.kwargsJson},` +
     `${JSON.stringify(task.queue)},${task.priority},${task.timeout ?? 'null'},${task.maxRetries ?? 'null'},` +
     `${task.runAt === null ? 'null' : JSON.stringify(task.runAt)},${task.delay},` +
-    `${task.uniqueKey === null ? 'null' : JSON.stringify(task.uniqueKey)}]`
+    `${task.uniqueKey === null ? 'null' : JSON.stringify(task.uniqueKey)},` +
+    `${task.concurrencyKey === null ? 'null' : JSON.stringify(task.concurrencyKey)},${task.concurrencyKeyLimit ?? 'null'}]`
   );
 }
 
@@ -81,6 +82,8 @@ function newTask(id: string, task: ValidatedTask, createdAtMs: number, runAtMs: 
     errorHistory: [],
     progress: null,
     uniqueKey: task.uniqueKey,
+    concurrencyKey: task.concurrencyKey,
+    concurrencyKeyLimit: task.concurrencyKeyLimit,
     leaseUntil: null,
     workerId: null,
     attempt: 0,
@@ -105,6 +108,8 @@ function insertOneParams(id: string, task: ValidatedTask): unknown[] {
     task.runAt,
     task.delay,
     task.uniqueKey,
+    task.concurrencyKey,
+    task.concurrencyKeyLimit,
   ];
 }
 

@@ -3,7 +3,7 @@
  * through the injected {@link Database} port only.
  * @module
  */
-import type { Database, Row } from '../database.ts';
+import type { Database, Query, Row } from '../database.ts';
 import type { DueHint } from '../due-hint.ts';
 import type { Notifier } from '../notifier.ts';
 import {
@@ -21,8 +21,18 @@ import { DEFAULT_SCHEMA } from '../schema-name.ts';
 import { taskStatements } from '../sql/task-statements.ts';
 import { taskFromRow, type Task } from '../task.ts';
 import { assertTaskId } from '../task-id.ts';
+import { taskCreatorInTransaction, type CreateTaskWithResult } from './create-task-in-transaction.ts';
 import { insertTasks, type InsertNotifications } from './insert-tasks.ts';
+import { createQueueLimitsClient, type QueueLimitsClient } from './queue-limits.ts';
+import {
+  createDeadLetterClient,
+  type FailureReason,
+  type FailureReasonsOptions,
+  type RedriveFailedOptions,
+  type RedriveFailedResult,
+} from './redrive-failed.ts';
 import { requeueFinalTask } from './retry-task.ts';
+import { createScheduleClient, type ScheduleClient } from './schedule-client.ts';
 import { validateTaskBatch } from './validate-task-batch.ts';
 import { waitForCompletion, type WaitOptions } from './wait-for-completion.ts';
 import { TASK_LIMITS, validateTask, type TaskOptions, type ValidatedTask } from '../validate-task.ts';
@@ -38,12 +48,26 @@ export type TaskRequest<R extends TaskRegistry = TaskRegistry> = {
   [N in keyof R & string]: { name: N } & CreateTaskOptions<R[N]>;
 }[keyof R & string];
 
-/** What `createClient` returns. `R` is the registry type for compile-time checks. */
-export interface TaskClient<R extends TaskRegistry = TaskRegistry> {
+/**
+ * What `createClient` returns. `R` is the registry type for compile-time checks. Queue limits
+ * (`setQueueLimits`, `getQueueLimits`, `listQueueLimits`, `clearQueueLimits`): see queue-limits.ts.
+ */
+export interface TaskClient<R extends TaskRegistry = TaskRegistry> extends QueueLimitsClient {
   /** Stores a task (one SQL round trip) and returns it. With `uniqueKey`, may return an existing task. */
   createTask<N extends keyof R & string>(name: N, ...options: OptionsArg<R[N]>): Promise<Task>;
   /** Stores many tasks in one statement; returns them in input order. */
   createTasks(tasks: readonly TaskRequest<R>[]): Promise<Task[]>;
+  /**
+   * Runs `queries`, then stores a task, in one transaction (one request over Neon HTTP): the
+   * task exists only if every statement succeeds. Validates like `createTask`, then calls the
+   * `create_task` SQL function (migration 8), whose wake-ups reach LISTEN workers with the
+   * commit even when this client has no notifier.
+   */
+  createTaskWith<N extends keyof R & string>(
+    queries: readonly Query[],
+    name: N,
+    ...options: OptionsArg<R[N]>
+  ): Promise<CreateTaskWithResult>;
   /** The task, or `null` when no task has this id. */
   getTask(id: string): Promise<Task | null>;
   /** Cancels a `PENDING` or `PROGRESS` task; returns it (unchanged when already final). */
@@ -61,6 +85,15 @@ export interface TaskClient<R extends TaskRegistry = TaskRegistry> {
    * notifier is down, it polls with back-off.
    */
   waitForCompletion(id: string, options?: WaitOptions): Promise<Task | null>;
+  /**
+   * Dead letters: moves up to `limit` (1,000) `FAILED` tasks matching the filters back to
+   * `PENDING` like `retryTask`, in batches; skips those whose uniqueKey is held; `dryRun` counts.
+   */
+  redriveFailed(options?: RedriveFailedOptions): Promise<RedriveFailedResult>;
+  /** Dead letters: the matching `FAILED` tasks grouped by error type, biggest group first. */
+  failureReasons(options?: FailureReasonsOptions): Promise<FailureReason[]>;
+  /** Recurring schedules: create, update, pause, resume, delete, list (with next fire times). */
+  readonly schedules: ScheduleClient;
   /** Closes the database driver if the client created it. */
   close(): Promise<void>;
 }
@@ -114,6 +147,7 @@ export function createTaskClient<R extends TaskRegistry = TaskRegistry>(
   const notifier = config.notifier;
   const publish = eventPublisher(config, schema);
   const markChange = dueHintMarker(config);
+  const createInTransaction = taskCreatorInTransaction(db, schema, maxPayloadBytes);
 
   // A LISTEN/NOTIFY notifier: wake-ups go out inside the insert, with its commit.
   const notifications: InsertNotifications | undefined = notifier?.postgresChannel
@@ -134,6 +168,9 @@ export function createTaskClient<R extends TaskRegistry = TaskRegistry>(
   }
 
   return {
+    ...createQueueLimitsClient(db, schema),
+    ...createDeadLetterClient({ db, schema, publish, markChange }),
+
     async createTask(name, ...[options]) {
       const [task] = await insert([validateTask(name, options as TaskOptions | undefined, maxPayloadBytes)]);
       return task as Task;
@@ -141,6 +178,15 @@ export function createTaskClient<R extends TaskRegistry = TaskRegistry>(
 
     async createTasks(tasks) {
       return await insert(validateTaskBatch(tasks, maxPayloadBytes));
+    },
+
+    async createTaskWith(queries, name, ...[options]) {
+      const validated = validateTask(name, options as TaskOptions | undefined, maxPayloadBytes);
+      const result = await createInTransaction(queries, validated);
+      // create_task notified LISTEN workers with the commit; other notifiers hear of it now.
+      if (result.created && !notifier?.postgresChannel) await publish(taskCreatedEvents([result.task]));
+      if (result.created) await markChange();
+      return result;
     },
 
     async getTask(id) {
@@ -166,6 +212,8 @@ export function createTaskClient<R extends TaskRegistry = TaskRegistry>(
     async waitForCompletion(id, options = {}) {
       return await waitForCompletion({ schema, notifier, getRow }, id, options);
     },
+
+    schedules: createScheduleClient(db, schema),
 
     async close() {
       if (config.ownsNotifier) await notifier?.close();

@@ -20,8 +20,9 @@ export interface MaintainerStatements {
    * `lease_until`, `leading` (whether $1 holds it now), `retention_ran_at`, `next_due` (when
    * the earliest pending task becomes due: in the past when some are due already; null when
    * none is pending) and `earliest_lease` (the first running task's lease end; null when none
-   * runs). `…ForQueues` adds $4 = text[]: `next_due` of those queues only. Reads one index
-   * descent per pending priority level (per queue), and one for the leases.
+   * runs) and `next_schedule` (the earliest fire time of a schedule that is not paused).
+   * `…ForQueues` adds $4 = text[]: `next_due` of those queues only. Reads one index descent per
+   * pending priority level (per queue), one for the leases and one for the schedules.
    */
   readonly maintainerPlan: string;
   readonly maintainerPlanForQueues: string;
@@ -94,7 +95,8 @@ select ${now} as now,
        exists (select 1 from elected) as leading,
        coalesce((select retention_ran_at from elected), (select retention_ran_at from current)) as retention_ran_at,
        (select min(h.position) from level${inQueue ? ' cross join asked' : ''} cross join lateral ${head(inQueue)} h) as next_due,
-       (select min(lease_until) from ${tasks} where status = 'PROGRESS') as earliest_lease`;
+       (select min(lease_until) from ${tasks} where status = 'PROGRESS') as earliest_lease,
+       (select min(next_fire_at) from ${quoteSchema(schema)}.schedules where not paused) as next_schedule`;
   return {
     maintainerPlan: plan(false),
     maintainerPlanForQueues: plan(true),

@@ -8,6 +8,15 @@ import { quoteSchema } from '../schema-name.ts';
 
 const FINAL = `('COMPLETED', 'FAILED', 'CANCELLED')`;
 
+/**
+ * The `set` list that moves a final task back to `PENDING`, due now, with a fresh retry budget:
+ * `taskRetry` and the bulk redrive (redrive-statements.ts) share it, so both requeue alike.
+ * `attempt` (the fencing token) and `error_history` are kept.
+ */
+export const TASK_REQUEUE_SET = `status = 'PENDING', retry_count = 0, run_at = now(), updated_at = now(),
+      result = null, error = null, error_type = null, error_stack = null, progress = null,
+      lease_until = null, worker_id = null, started_at = null, finished_at = null, duration = null`;
+
 /** The query statements of one schema, built once per app. */
 export interface TaskQueryStatements {
   /**
@@ -69,9 +78,7 @@ order by queue, status`,
     taskRetry: `
 with retried as (
   update ${tasks}
-  set status = 'PENDING', retry_count = 0, run_at = now(), updated_at = now(),
-      result = null, error = null, error_type = null, error_stack = null, progress = null,
-      lease_until = null, worker_id = null, started_at = null, finished_at = null, duration = null
+  set ${TASK_REQUEUE_SET}
   where id = $1 and status in ${FINAL}
   returning *
 )

@@ -15,7 +15,8 @@ const epochMs = (column: string) => `floor(extract(epoch from ${column}) * 1000)
 export interface TaskStatements {
   /**
    * Inserts N tasks from one JSON array param ($1) of positional records
-   * `[id, name, args, kwargs, queue, priority, timeout, max_retries, run_at, delay, unique_key]`,
+   * `[id, name, args, kwargs, queue, priority, timeout, max_retries, run_at, delay, unique_key,
+   * concurrency_key, concurrency_key_limit]`,
    * for batches without a `unique_key`, and returns one row: `inserted` (the count) and `now_us`
    * (the database's now(), epoch microseconds, int8): the client knows every column from that.
    * No conflict handling, which spares Postgres a speculative check of the unique indexes per
@@ -45,14 +46,15 @@ export interface TaskStatements {
   /**
    * Inserts one task — $1 id, $2 name, $3 args (JSON), $4 kwargs (JSON), $5 queue,
    * $6 priority, $7 timeout, $8 max_retries, $9 run_at (null: now + $10 seconds),
-   * $11 unique_key — and returns it, or, when it conflicts, the task holding its id or the
+   * $11 unique_key, $12 concurrency_key, $13 concurrency_key_limit — and returns it, or, when it
+   * conflicts, the task holding its id or the
    * unfinished task holding its unique_key. The single-task form of `taskInsertMany`:
    * cheaper to plan and to prepare (createTask is the hot path of edge apps).
    */
   readonly taskInsertOne: string;
   /**
-   * `taskInsertOne` that also sends `pg_notify($12[i], $13[i])` for each pair of the text
-   * arrays $12 (channels) and $13 (messages) when it inserted the task (not on a conflict).
+   * `taskInsertOne` that also sends `pg_notify($14[i], $15[i])` for each pair of the text
+   * arrays $14 (channels) and $15 (messages) when it inserted the task (not on a conflict).
    */
   readonly taskInsertOneNotify: string;
   /** One task by id ($1). */
@@ -69,9 +71,11 @@ export function taskStatements(schema: string): TaskStatements {
   const tasks = `${quoteSchema(schema)}.tasks`;
   // `->>` of a JSON null is SQL null. Field positions: see `taskInsertMany`.
   const insertSelect = `
-insert into ${tasks} (id, name, args, kwargs, queue, priority, timeout, max_retries, run_at, unique_key)
+insert into ${tasks} (id, name, args, kwargs, queue, priority, timeout, max_retries, run_at, unique_key,
+                      concurrency_key, concurrency_key_limit)
 select r->>0, r->>1, r->2, r->3, r->>4, (r->>5)::int, (r->>6)::int, (r->>7)::int,
-       coalesce((r->>8)::timestamptz, now() + make_interval(secs => coalesce((r->>9)::float8, 0))), r->>10
+       coalesce((r->>8)::timestamptz, now() + make_interval(secs => coalesce((r->>9)::float8, 0))), r->>10,
+       r->>11, (r->>12)::int
 from jsonb_array_elements($1::jsonb) as r`;
   // pg_notify of each (channel, message) pair of two text array params, when `condition` holds;
   // one row, so that the final select can join it (an unreferenced CTE would not run).
@@ -88,12 +92,13 @@ select count(*)::int as inserted, (extract(epoch from now()) * 1000000)::int8 as
 from inserted${notify ? ' cross join notified' : ''}`;
   const insertOne = (notify: boolean) => `
 with inserted as (
-  insert into ${tasks} (id, name, args, kwargs, queue, priority, timeout, max_retries, run_at, unique_key)
+  insert into ${tasks} (id, name, args, kwargs, queue, priority, timeout, max_retries, run_at, unique_key,
+                        concurrency_key, concurrency_key_limit)
   values ($1, $2, $3::jsonb, $4::jsonb, $5, $6, $7, $8,
-          coalesce($9::timestamptz, now() + make_interval(secs => $10::float8)), $11)
+          coalesce($9::timestamptz, now() + make_interval(secs => $10::float8)), $11, $12, $13::int)
   on conflict do nothing
   returning *
-)${notify ? `, ${notified('$12', '$13', 'exists (select 1 from inserted)')}` : ''}
+)${notify ? `, ${notified('$14', '$15', 'exists (select 1 from inserted)')}` : ''}
 select inserted.* from inserted${notify ? ' cross join notified' : ''}
 union all
 (select * from ${tasks}

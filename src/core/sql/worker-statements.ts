@@ -10,6 +10,7 @@
  * @module
  */
 import { leaderFence } from './maintainer-statements.ts';
+import { flowClaimStatements, type FlowClaimStatements } from './flow-control-statements.ts';
 import { quoteSchema } from '../schema-name.ts';
 
 /** How many errors `error_history` keeps per task (most recent last). */
@@ -42,7 +43,7 @@ const history = (attempt: string, message: string, type: string, now: string) =>
 const fence = (input: string) =>
   `t.attempt = ${input}.attempt and t.lease_token::text = ${input}.token and t.status = 'PROGRESS'`;
 
-export interface WorkerStatements {
+export interface WorkerStatements extends FlowClaimStatements {
   /**
    * Claims up to $1 due `PENDING` tasks in priority / queue-position order for worker $2 with
    * a lease of $3 seconds, filling a null `max_retries` with the worker default $4; $5 = now.
@@ -136,6 +137,7 @@ export function workerStatements(schema: string): WorkerStatements {
   const tasks = `${quoteSchema(schema)}.tasks`;
   return {
     ...claimStatements(tasks),
+    ...flowClaimStatements(schema),
     ...writeBackStatements(tasks),
     ...maintenanceStatements(tasks, schema),
   };
@@ -161,10 +163,13 @@ function claimStatements(
   // first, locked: a range of the index that ends at "now", so tasks not due yet are not read.
   // `maxTimeout` (the fitting claims' parameter) filters the range row by row: the due tasks
   // that do not fit are read and skipped (not locked); the container claims have no filter.
+  // A task with a concurrency key is never taken here: the limited claim (flow-control-statements.ts)
+  // takes it under its queue's lock, so a worker that has not yet seen that its queue has keyed
+  // tasks leaves them alone instead of running two of one key at once.
   const due = (inQueue: boolean, maxTimeout?: string) => `(
       select id, ${position()} as position from ${tasks}
       where status = 'PENDING' and priority = level.priority${inQueue ? ' and queue = asked.queue' : ''}
-        and ${position()} <= ${now} and run_at <= ${now}${maxTimeout ? `\n        and timeout <= ${maxTimeout}::float8` : ''}
+        and ${position()} <= ${now} and run_at <= ${now} and concurrency_key is null${maxTimeout ? `\n        and timeout <= ${maxTimeout}::float8` : ''}
       order by ${position()}, id
       limit $1
       for update skip locked)`;

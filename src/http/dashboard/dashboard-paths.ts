@@ -31,3 +31,13 @@ export function withQuery(path: string, params: QueryParams): string {
 export function taskPath(root: string, id: string): string {
   return `${root}/tasks/${encodeURIComponent(id)}`;
 }
+
+/** The schedules page. */
+export function schedulesPath(root: string): string {
+  return `${root}/schedules`;
+}
+
+/** One schedule's action path prefix. Names are URL-safe already; encoding still guards a bad one. */
+export function schedulePath(root: string, name: string): string {
+  return `${schedulesPath(root)}/${encodeURIComponent(name)}`;
+}

@@ -11,6 +11,10 @@
  * | `GET /dashboard?status=&queue=&name=&cursor=` | counts, throughput, newest tasks (50 a page) |
  * | `GET /dashboard/tasks/:id` | every field of one task; 404 page for an unknown id |
  * | `POST /dashboard/tasks/:id/cancel`, `.../retry` | 303 back to the task page with a flash |
+ * | `GET /dashboard/schedules` | every schedule: cron, task, next and last fire, last task, counts |
+ * | `POST /dashboard/schedules/:name/pause`, `.../resume`, `.../delete` | 303 back to the schedules page with a flash; 404 page for an unknown name |
+ * | `GET /dashboard/failures?name=&queue=&errorType=&from=&to=` | FAILED tasks grouped by error type, with "Retry all matching (N)"; 400 page for a bad filter |
+ * | `POST /dashboard/failures/redrive` | 303 back to the failures page with the counts; 400 page for a bad filter or limit |
  *
  * Without a session (or bearer token) every route but the login page answers 303 to it; a
  * POST with a foreign `Origin` (or `Sec-Fetch-Site: cross-site`) gets 403; a client locked out
@@ -28,18 +32,24 @@ import type { RequestThrottle } from '../auth.ts';
 import { routeFallback } from '../route-fallback.ts';
 import { registerDashboardActions } from './dashboard-actions.ts';
 import { registerDashboardAuth } from './dashboard-auth.ts';
-import { DASHBOARD_PATH, dashboardRoot } from './dashboard-paths.ts';
+import { DASHBOARD_PATH, dashboardRoot, schedulesPath } from './dashboard-paths.ts';
 import { databaseOutagePage } from './database-outage.ts';
 import { flashFor } from './flash.ts';
 import { htmlPage } from './layout.ts';
 import { loadOverviewStats, loadTaskPage, parseOverviewFilters, readOverviewQuery } from './overview-data.ts';
 import { taskNotFoundPage } from './pages/message-page.ts';
 import { overviewPage } from './pages/overview-page.ts';
+import { schedulesPage } from './pages/schedules-page.ts';
 import { taskPage } from './pages/task-page.ts';
+import { registerScheduleActions } from './schedule-actions.ts';
+import { registerFailureRoutes } from './redrive-actions.ts';
 
 /** What {@link registerDashboardRoutes} needs; `createApp` passes its own. */
 export interface DashboardConfig {
-  /** Reads, cancels and retries tasks (and publishes the notifications that go with it). */
+  /**
+   * Reads, cancels and retries tasks (and publishes the notifications that go with it), and
+   * manages schedules (`client.schedules`).
+   */
   client: TaskClient;
   database: Database;
   /** `taskList` and `taskStats` of the app's schema. */
@@ -91,6 +101,17 @@ export function registerDashboardRoutes(app: Hono, config: DashboardConfig): voi
   });
 
   registerDashboardActions(app, { client, logout });
+
+  app.get(schedulesPath(DASHBOARD_PATH), async (c) => {
+    const schedules = await client.schedules.list();
+    const now = (config.now ?? Date.now)();
+    const flash = flashFor(c.req.query('flash'));
+    return htmlPage(c, schedulesPage({ root: dashboardRoot(c), logout, flash, schedules, now }));
+  });
+
+  registerScheduleActions(app, { schedules: client.schedules, logout });
+
+  registerFailureRoutes(app, { client, logout });
 
   // Everything else under /dashboard ends here, past the session check, so a logged-in
   // browser gets the API's 404, or 405 with Allow for a known path, instead of falling through

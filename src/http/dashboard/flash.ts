@@ -23,6 +23,12 @@ const FLASHES = {
     kind: 'error',
     text: 'Another unfinished task holds this task’s uniqueKey; it cannot be retried yet.',
   },
+  'schedule-paused': { kind: 'success', text: 'Schedule paused: it creates no tasks until resumed.' },
+  'schedule-resumed': {
+    kind: 'success',
+    text: 'Schedule resumed: it fires from its next fire time on; fires missed while paused are not made up.',
+  },
+  'schedule-deleted': { kind: 'success', text: 'Schedule deleted. The tasks it created stay.' },
   'logged-out': { kind: 'success', text: 'Logged out.' },
 } as const satisfies Record<string, Flash>;
 

@@ -38,6 +38,11 @@ export function layout(options: LayoutOptions): SafeHtml {
       <body>
         <header>
           <a href="${options.root}">edge-task-worker dashboard</a>
+          <nav>
+            <a href="${options.root}">Overview</a>
+            <a href="${options.root}/schedules">Schedules</a>
+            <a href="${options.root}/failures">Failures</a>
+          </nav>
           ${options.logout && html`<form method="post" action="${options.root}/logout"><button type="submit">Log out</button></form>`}
         </header>
         <main>

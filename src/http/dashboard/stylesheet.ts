@@ -46,6 +46,13 @@ export const STYLESHEET = html`<style>
     font-weight: 600;
     text-decoration: none;
   }
+  header nav {
+    display: flex;
+    gap: 0.8rem;
+  }
+  header nav a {
+    font-weight: 400;
+  }
   header form {
     margin-left: auto;
   }
@@ -226,6 +233,15 @@ export const STYLESHEET = html`<style>
   }
   .actions form {
     margin: 0;
+  }
+  .actions.compact {
+    flex-wrap: nowrap;
+    gap: 0.3rem;
+    margin: 0;
+  }
+  .actions.compact button {
+    padding: 0.15rem 0.5rem;
+    font-size: 0.8rem;
   }
   dl.fields {
     display: grid;
