@@ -20,7 +20,6 @@ import { landedTaskEvents } from '../../src/core/execution/write-back.ts';
 import { workerStatements, type WorkerStatements } from '../../src/core/sql/worker-statements.ts';
 import { createMaintainer, type Maintainer, type MaintenancePlan } from '../maintenance/maintainer.ts';
 import type { DueHint } from '../../src/core/due-hint.ts';
-import { syncDeclaredSchedules } from './schedule-sync.ts';
 import { cancelledRuns, type CancelledRuns } from './cancelled-runs.ts';
 import { Completer } from './completer.ts';
 import type { Executor, ExecutorOptions } from './executor.ts';
@@ -62,13 +61,7 @@ export interface WorkerHandle {
 
 /** Starts a worker. Resolves once its threads have loaded the tasks module. */
 export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
-  const options = resolveWorkerOptions(input);
-  if (!input.database && !input.databaseUrl)
-    throw new ConfigError('runWorker needs database or databaseUrl.');
-  const logger: Logger = input.logger ?? createLogger();
-  const workerId = input.workerId ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 6)}`;
-  const db: Database = input.database ?? createPgDatabase(poolOptions(input.databaseUrl, workerId));
-  const closeDatabase = () => (input.database ? Promise.resolve() : db.close());
+  const { options, logger, workerId, db, closeDatabase } = workerBasics(input);
   const { schema } = options;
   const sql = workerStatements(schema);
   const now = () => options.now?.()?.toISOString() ?? null;
@@ -120,9 +113,9 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
 
   const close = () => executor.close().then(closeDatabase);
   const { waitForDatabase, signal } = options;
-  const startOptions = { db, sql, schema, executor, close, logger, waitForDatabase, signal };
-  const { taskNames, analyzed } = await startUp(startOptions);
-  await syncDeclaredSchedules({ db, schema, declared: executor.declaredSchedules, logger });
+  const { taskNames, analyzed } = await startUp({
+    ...{ db, sql, schema, executor, close, logger, waitForDatabase, signal },
+  });
   leaseKeeper.start();
   maintainer.start();
   producer.start();
@@ -142,6 +135,18 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
     ...{ putBack, completer, analyzed, publisher, executor, closeDatabase },
   });
   return workerHandle({ workerId, taskNames, stats, shutdown, grace: options.grace });
+}
+
+/** The options resolved, the log, the worker's id and its database (and how to close it). */
+function workerBasics(input: WorkerOptions) {
+  const options = resolveWorkerOptions(input);
+  if (!input.database && !input.databaseUrl)
+    throw new ConfigError('runWorker needs database or databaseUrl.');
+  const logger: Logger = input.logger ?? createLogger();
+  const workerId = input.workerId ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 6)}`;
+  const db: Database = input.database ?? createPgDatabase(poolOptions(input.databaseUrl, workerId));
+  const closeDatabase = () => (input.database ? Promise.resolve() : db.close());
+  return { options, logger, workerId, db, closeDatabase };
 }
 
 /** The handle `runWorker` resolves with. */

@@ -3,13 +3,14 @@
  * (waiting for the database first, if allowed) and the table analysed. A worker refuses a schema
  * older than its latest migration, or newer with a breaking migration it does not know
  * (schema-compatibility.ts); if anything fails, what was started is closed before the error is
- * thrown.
+ * thrown. Then the schedules the tasks module declares are synced (schedule-sync.ts).
  * @module
  */
 import type { Database } from '../../src/core/database.ts';
 import { checkSchemaCompatible } from '../../src/core/migrations/migrate.ts';
 import type { WorkerStatements } from '../../src/core/sql/worker-statements.ts';
 import { withDatabaseWait } from './database-wait.ts';
+import { syncDeclaredSchedules } from './schedule-sync.ts';
 import type { Executor } from './executor.ts';
 import type { Logger } from './logger.ts';
 
@@ -70,5 +71,6 @@ export async function startUp(options: StartUpOptions): Promise<StartedUp> {
     await analyzed;
     return await abandon(error);
   });
+  if (logger) await syncDeclaredSchedules({ db, schema, declared: executor.declaredSchedules, logger });
   return { taskNames, analyzed };
 }

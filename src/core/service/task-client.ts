@@ -149,18 +149,7 @@ export function createTaskClient<R extends TaskRegistry = TaskRegistry>(
   const markChange = dueHintMarker(config);
   const createInTransaction = taskCreatorInTransaction(db, schema, maxPayloadBytes);
 
-  // A LISTEN/NOTIFY notifier: wake-ups go out inside the insert, with its commit.
-  const notifications: InsertNotifications | undefined = notifier?.postgresChannel
-    ? (created) => taskCreatedNotifications(notifier, schema, created)
-    : undefined;
-
-  async function insert(validated: readonly ValidatedTask[]): Promise<Task[]> {
-    const { tasks, created, notified } = await insertTasks(db, sql, validated, notifications);
-    // Only tasks this call inserted: a uniqueKey hit returns an older task, already announced.
-    if (notifier && !notified) await publish(taskCreatedEvents(created));
-    if (created.length > 0) await markChange();
-    return tasks;
-  }
+  const insert = taskInserter({ db, schema, notifier, publish, markChange });
 
   async function getRow(id: string): Promise<Row | undefined> {
     const { rows } = await db.query(sql.taskGet, [assertTaskId(id)], { prepare: true });
@@ -219,6 +208,31 @@ export function createTaskClient<R extends TaskRegistry = TaskRegistry>(
       if (config.ownsNotifier) await notifier?.close();
       if (config.ownsDatabase) await db.close();
     },
+  };
+}
+
+/**
+ * Inserts validated tasks, then announces the ones it created (a uniqueKey hit returns an older
+ * task, already announced) and counts the change in the due hint. With a LISTEN/NOTIFY
+ * notifier the wake-ups go out inside the insert, with its commit.
+ */
+function taskInserter(parts: {
+  db: Database;
+  schema: string;
+  notifier: Notifier | undefined;
+  publish: (events: TaskEvent[]) => Promise<void>;
+  markChange: () => Promise<void>;
+}): (validated: readonly ValidatedTask[]) => Promise<Task[]> {
+  const { db, schema, notifier, publish, markChange } = parts;
+  const sql = taskStatements(schema);
+  const notifications: InsertNotifications | undefined = notifier?.postgresChannel
+    ? (created) => taskCreatedNotifications(notifier, schema, created)
+    : undefined;
+  return async (validated) => {
+    const { tasks, created, notified } = await insertTasks(db, sql, validated, notifications);
+    if (notifier && !notified) await publish(taskCreatedEvents(created));
+    if (created.length > 0) await markChange();
+    return tasks;
   };
 }
 

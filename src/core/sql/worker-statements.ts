@@ -139,6 +139,7 @@ export function workerStatements(schema: string): WorkerStatements {
     ...claimStatements(tasks),
     ...flowClaimStatements(schema),
     ...writeBackStatements(tasks),
+    ...cutOffStatements(tasks),
     ...maintenanceStatements(tasks, schema),
   };
 }
@@ -201,10 +202,20 @@ function claimStatements(
     limit $1
   ) pick
   limit $1`;
-  // `id = any(array(...))` rather than a join with a CTE: with tens of thousands pending the
-  // planner hash-joined the CTE against the whole table (measured ~5 of 10 ms per 500-task
-  // claim); the array form always looks rows up by primary key.
-  const claim = (select: string) => `
+  return {
+    taskClaim: claimUpdate(tasks, allQueues()),
+    taskClaimForQueues: claimUpdate(tasks, someQueues()),
+    taskClaimFitting: claimUpdate(tasks, allQueues('$6')),
+    taskClaimFittingForQueues: claimUpdate(tasks, someQueues('$7')),
+  };
+}
+
+// `id = any(array(...))` rather than a join with a CTE: with tens of thousands pending the
+// planner hash-joined the CTE against the whole table (measured ~5 of 10 ms per 500-task
+// claim); the array form always looks rows up by primary key.
+/** The claim's UPDATE of the tasks `select` picks: a fresh lease and token each. */
+function claimUpdate(tasks: string, select: string): string {
+  return `
 update ${tasks} t
 set status = 'PROGRESS',
     attempt = t.attempt + 1,
@@ -220,12 +231,6 @@ where t.id = any(array(${select}
 returning t.id, t.name, t.args::text as args_json, t.kwargs::text as kwargs_json, t.queue, t.priority,
           t.timeout, t.attempt, t.max_retries, t.lease_token::text as lease_token,
           (extract(epoch from ${position('t.')}) * 1000000)::int8 as position_us`;
-  return {
-    taskClaim: claim(allQueues()),
-    taskClaimForQueues: claim(someQueues()),
-    taskClaimFitting: claim(allQueues('$6')),
-    taskClaimFittingForQueues: claim(someQueues('$7')),
-  };
 }
 
 /** `error_history` type of a cut-off by the cron executor's budget (see `taskCutOff`). */
@@ -241,12 +246,44 @@ const cutOffsSinceGiveUp = `(
           select max(gave_up.n) from jsonb_array_elements(t.error_history) with ordinality as gave_up(entry, n)
           where gave_up.entry->>'type' = '${BUDGET_EXCEEDED_ERROR}'), 0))`;
 
+/** The cron executor's cut-off write (see `taskCutOff`). */
+function cutOffStatements(tasks: string): Pick<WorkerStatements, 'taskCutOff'> {
+  return {
+    taskCutOff: `
+with input as (
+  select x.*, ${cutOffsSinceGiveUp} + 1 >= $4::int as give_up
+  from jsonb_to_recordset($1::jsonb) as x(
+    id text, attempt int, token text, duration float8, cut_message text, fail_message text)
+  join ${tasks} t on t.id = x.id
+)
+update ${tasks} t
+set status = case when input.give_up then 'FAILED' else 'PENDING' end,
+    worker_id = case when input.give_up then t.worker_id end,
+    started_at = case when input.give_up then t.started_at end,
+    finished_at = case when input.give_up then coalesce($3::timestamptz, now()) end,
+    error = case when input.give_up then input.fail_message else t.error end,
+    error_type = case when input.give_up then '${BUDGET_EXCEEDED_ERROR}' else t.error_type end,
+    error_stack = case when input.give_up then null else t.error_stack end,
+    duration = case when input.give_up then input.duration else t.duration end,
+    error_history = ${history(
+      't.attempt',
+      'case when input.give_up then input.fail_message else input.cut_message end',
+      `case when input.give_up then '${BUDGET_EXCEEDED_ERROR}' else '${BUDGET_CUT_OFF_ERROR}' end`,
+      'coalesce($3::timestamptz, now())',
+    )},
+    lease_until = null, lease_token = null, updated_at = coalesce($3::timestamptz, now())
+from input
+where t.id = input.id and ${fence('input')} and t.worker_id = $2
+returning t.id, input.token, t.status, t.queue, t.name, t.attempt`,
+  };
+}
+
 /** What a worker writes while it holds tasks: leases, outcomes, put-backs, progress. */
 function writeBackStatements(
   tasks: string,
 ): Pick<
   WorkerStatements,
-  'taskHeartbeat' | 'taskCompleteMany' | 'taskFailMany' | 'taskPutBack' | 'taskCutOff' | 'taskProgress'
+  'taskHeartbeat' | 'taskCompleteMany' | 'taskFailMany' | 'taskPutBack' | 'taskProgress'
 > {
   return {
     taskHeartbeat: `
@@ -296,32 +333,6 @@ set status = 'PENDING', worker_id = null, lease_until = null, lease_token = null
 from unnest($1::text[], $2::int[], $5::text[]) as owned(id, attempt, token)
 where t.id = owned.id and ${fence('owned')} and t.worker_id = $3
 returning t.id, t.queue, t.name, t.attempt`,
-    taskCutOff: `
-with input as (
-  select x.*, ${cutOffsSinceGiveUp} + 1 >= $4::int as give_up
-  from jsonb_to_recordset($1::jsonb) as x(
-    id text, attempt int, token text, duration float8, cut_message text, fail_message text)
-  join ${tasks} t on t.id = x.id
-)
-update ${tasks} t
-set status = case when input.give_up then 'FAILED' else 'PENDING' end,
-    worker_id = case when input.give_up then t.worker_id end,
-    started_at = case when input.give_up then t.started_at end,
-    finished_at = case when input.give_up then coalesce($3::timestamptz, now()) end,
-    error = case when input.give_up then input.fail_message else t.error end,
-    error_type = case when input.give_up then '${BUDGET_EXCEEDED_ERROR}' else t.error_type end,
-    error_stack = case when input.give_up then null else t.error_stack end,
-    duration = case when input.give_up then input.duration else t.duration end,
-    error_history = ${history(
-      't.attempt',
-      'case when input.give_up then input.fail_message else input.cut_message end',
-      `case when input.give_up then '${BUDGET_EXCEEDED_ERROR}' else '${BUDGET_CUT_OFF_ERROR}' end`,
-      'coalesce($3::timestamptz, now())',
-    )},
-    lease_until = null, lease_token = null, updated_at = coalesce($3::timestamptz, now())
-from input
-where t.id = input.id and ${fence('input')} and t.worker_id = $2
-returning t.id, input.token, t.status, t.queue, t.name, t.attempt`,
     taskProgress: `
 update ${tasks} t set progress = $4::jsonb
 from (select $2::int as attempt, $5::text as token) as run
