@@ -21,6 +21,7 @@ import { assertTaskId, newTaskId, taskIdFloor } from '../src/core/task-id.ts';
 import { validateTask, type TaskOptions } from '../src/core/validate-task.ts';
 import { inbox } from './support/inbox.ts';
 import { useTestSchema } from './support/test-schema.ts';
+import { acceptedUniqueModes, refusedUniqueModes, type ParityCase } from './support/unique-mode-parity.ts';
 
 const t = useTestSchema('sqltask');
 const fn = (name: string) => `"${t.schema}".${name}`;
@@ -59,15 +60,6 @@ const nested = (depth: number): unknown[] => (depth <= 1 ? [] : [nested(depth - 
 const payload = { args: ['a, b: "c"', 1.5, { x: [true, null] }], kwargs: { 'k e y': 'v\né' } };
 const payloadBytes =
   Buffer.byteLength(JSON.stringify(payload.args)) + Buffer.byteLength(JSON.stringify(payload.kwargs));
-
-interface ParityCase {
-  label: string;
-  name: string;
-  options: unknown;
-  max?: number;
-  /** The messages differ (the code and the field do not). */
-  ownMessage?: boolean;
-}
 
 const refused: ParityCase[] = [
   { label: 'empty name', name: '', options: {} },
@@ -115,6 +107,7 @@ const refused: ParityCase[] = [
   { label: 'maxRetries as an object', name: 'ok', options: { maxRetries: { n: 1 } } },
   { label: 'empty uniqueKey', name: 'ok', options: { uniqueKey: '' } },
   { label: 'over-long uniqueKey', name: 'ok', options: { uniqueKey: 'k'.repeat(201) } },
+  ...refusedUniqueModes,
   { label: 'empty concurrencyKey', name: 'ok', options: { concurrencyKey: '' } },
   { label: 'concurrencyKey null', name: 'ok', options: { concurrencyKey: null } },
   { label: 'concurrencyKeyLimit 0', name: 'ok', options: { concurrencyKey: 'u:1', concurrencyKeyLimit: 0 } },
@@ -139,6 +132,7 @@ const accepted: ParityCase[] = [
   { label: 'delay with a fraction', name: 'ok', options: { delay: 0.25 } },
   { label: 'runAt at the end of year 9999', name: 'ok', options: { runAt: '9999-12-31T23:59:59.999Z' } },
   { label: 'args and kwargs null (the defaults)', name: 'ok', options: { args: null, kwargs: null } },
+  ...acceptedUniqueModes,
   { label: 'concurrencyKey with the default limit', name: 'ok', options: { concurrencyKey: 'user:42' } },
   {
     label: 'concurrencyKey with a limit',
@@ -176,6 +170,7 @@ describe('create_task refuses what the client refuses, with the same code and fi
   it.each(accepted)('accepts $label, storing what the client would', async ({ name, options, max }) => {
     const expected = validateTask(name, options as TaskOptions, max);
     const task = await createInSql(name, options, max);
+    const byMode = expected.uniqueMode !== null && expected.uniqueMode !== 'unfinished';
     expect(task).toMatchObject({
       name: expected.name,
       args: JSON.parse(expected.argsJson) as unknown,
@@ -184,7 +179,10 @@ describe('create_task refuses what the client refuses, with the same code and fi
       priority: expected.priority,
       timeout: expected.timeout,
       max_retries: expected.maxRetries,
-      unique_key: expected.uniqueKey,
+      // The modes of migration 0009 keep their key in dedup_key.
+      unique_key: byMode ? null : expected.uniqueKey,
+      dedup_key: byMode ? expected.uniqueKey : null,
+      unique_mode: byMode ? expected.uniqueMode : null,
       concurrency_key: expected.concurrencyKey,
       concurrency_key_limit: expected.concurrencyKeyLimit,
       status: 'PENDING',

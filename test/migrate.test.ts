@@ -55,7 +55,14 @@ describe.each(driverCases)('migrate over $name', (driver) => {
       const second = await migrate(handle.db, { schema });
       expect(second).toEqual({ applied: [], version: first.version });
       // migration_leases: the runner's leases for migrations outside a transaction (0003).
-      expect(await tableNames(schema)).toEqual(['maintainer', 'migration_leases', 'migrations', 'queue_limits', 'schedules', 'tasks']);
+      expect(await tableNames(schema)).toEqual([
+        'maintainer',
+        'migration_leases',
+        'migrations',
+        'queue_limits',
+        'schedules',
+        'tasks',
+      ]);
       expect(await schemaVersion(handle.db, schema)).toBe(first.version);
     } finally {
       await handle.close();
@@ -108,7 +115,14 @@ describe('migrate', () => {
       code: 'MIGRATION_FAILED',
       message: expect.stringMatching(/Migration \d+ \(broken\) failed/),
     });
-    expect(await tableNames(schema)).toEqual(['maintainer', 'migration_leases', 'migrations', 'queue_limits', 'schedules', 'tasks']);
+    expect(await tableNames(schema)).toEqual([
+      'maintainer',
+      'migration_leases',
+      'migrations',
+      'queue_limits',
+      'schedules',
+      'tasks',
+    ]);
     expect(await schemaVersion(db, schema)).toBe(migrations.length);
   });
 

@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
 import type { Database } from '../src/core/database.ts';
 import { createRedisNotifier } from '../src/adapters/node/redis-notifier.ts';
+import { createNoneNotifier } from '../src/adapters/edge/none-notifier.ts';
 import { createTaskClient } from '../src/core/service/task-client.ts';
 import { silentLogger } from '../worker/container/logger.ts';
 import { runWorker } from '../worker/container/run-worker.ts';
@@ -119,6 +120,38 @@ describe('an idle worker with a notifier', () => {
     } finally {
       await worker.stop({ grace: 1 });
       await notifier.close();
+    }
+  });
+});
+
+describe('a worker given the none notifier', () => {
+  it('polls as without a notifier: it never waits for messages that cannot come', async () => {
+    const db = counting(t.db);
+    const worker = await runWorker({
+      tasks: 'test/fixtures/tasks.ts',
+      database: db,
+      schema: t.schema,
+      notifier: createNoneNotifier(),
+      pollInterval: 50,
+      idleInterval: 60_000,
+      logger: silentLogger,
+    });
+    try {
+      await waitFor(
+        async () => {
+          const from = db.count();
+          await sleep(500);
+          return db.count() - from >= 5;
+        },
+        { what: 'polling with the none notifier' },
+      );
+      const client = createTaskClient({ database: t.db, schema: t.schema });
+      const task = await client.createTask('test.noop');
+      const done = await client.waitForCompletion(task.id, { timeout: 15 });
+      expect(done?.status).toBe('COMPLETED');
+      expect(done!.startedAt!.getTime() - task.createdAt.getTime()).toBeLessThan(2000);
+    } finally {
+      await worker.stop({ grace: 1 });
     }
   });
 });

@@ -31,7 +31,7 @@ export {
   type JsonValue,
   type TaskAttemptError,
 } from './task.ts';
-export { TASK_LIMITS, type TaskOptions } from './validate-task.ts';
+export { TASK_LIMITS, type TaskOptions, type UniqueMode } from './validate-task.ts';
 export { isTaskId } from './task-id.ts';
 export { DatabaseError, type Database, type Query, type QueryResult, type Row } from './database.ts';
 export {

@@ -22,6 +22,12 @@ export interface SubscribeOptions {
 export type Unsubscribe = () => Promise<void>;
 
 export interface Notifier {
+  /**
+   * `false` for a notifier that never delivers anything (`createNoneNotifier`): a worker given
+   * one polls as it does without a notifier, instead of waiting for messages that never come
+   * (default: delivers).
+   */
+  readonly delivers?: boolean;
   /** Publishes `message` on `channel`. Rejects when the transport fails; callers log and go on. */
   publish(channel: string, message: string): Promise<void>;
   /**

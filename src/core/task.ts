@@ -66,7 +66,7 @@ export interface Task {
   errorHistory: TaskAttemptError[];
   /** Last value the handler reported with `ctx.progress(...)`. */
   progress: JsonValue | null;
-  /** Deduplication key: at most one unfinished task per key. */
+  /** Deduplication key (its `uniqueMode` says what holds it; default: an unfinished task). */
   uniqueKey: string | null;
   /** Flow control: at most `concurrencyKeyLimit` tasks with this key run at once in the queue. */
   concurrencyKey: string | null;
@@ -104,7 +104,8 @@ export function taskFromRow(row: Row): Task {
     errorStack: row.error_stack as string | null,
     errorHistory: (row.error_history ?? []) as TaskAttemptError[],
     progress: (row.progress ?? null) as JsonValue | null,
-    uniqueKey: row.unique_key as string | null,
+    // Tasks of uniqueMode pending, throttle and debounce keep their key in dedup_key (0009).
+    uniqueKey: (row.unique_key ?? row.dedup_key ?? null) as string | null,
     concurrencyKey: (row.concurrency_key ?? null) as string | null,
     concurrencyKeyLimit: (row.concurrency_key_limit ?? null) as number | null,
     leaseUntil: row.lease_until as Date | null,

@@ -5,6 +5,9 @@
  */
 import { TaskValidationError } from './errors.ts';
 import { isPlainObject, toStrictJson, UNSTORABLE_STRING } from './json-value.ts';
+import { checkUniqueMode, type UniqueMode } from './validate-unique-mode.ts';
+
+export type { UniqueMode } from './validate-unique-mode.ts';
 
 /** Documented limits. */
 export const TASK_LIMITS = {
@@ -53,8 +56,22 @@ export interface TaskOptions {
   delay?: number;
   /** Retries after a failure; unset means the worker's `--retry` (default: worker's). */
   maxRetries?: number;
-  /** At most one unfinished task per key: a second `createTask` returns the first task. */
+  /**
+   * Deduplication key: while the key has a holder (see `uniqueMode`), `createTask` returns it
+   * instead of creating a task.
+   */
   uniqueKey?: string;
+  /**
+   * What holds a `uniqueKey` (default `'unfinished'`; needs `uniqueKey`): `'unfinished'` a
+   * `PENDING` or `PROGRESS` task; `'pending'` a `PENDING` task only (once it starts, a call
+   * creates a new one); `'throttle'` any task created in the last `uniquePeriod` seconds,
+   * whatever its state; `'debounce'` a `PENDING` task, which gets the call's `args` and `kwargs`
+   * and runs `uniquePeriod` seconds from now (a new task does too). A key is deduplicated
+   * against tasks of the same mode only.
+   */
+  uniqueMode?: UniqueMode;
+  /** Seconds, for `uniqueMode` `'throttle'` and `'debounce'` (required there, refused elsewhere). */
+  uniquePeriod?: number;
   /**
    * Flow control: at most `concurrencyKeyLimit` tasks with this key run at once in the task's
    * queue, across all workers (e.g. one per user: `user:42`).
@@ -74,6 +91,8 @@ const KNOWN_OPTIONS = new Set([
   'delay',
   'maxRetries',
   'uniqueKey',
+  'uniqueMode',
+  'uniquePeriod',
   'concurrencyKey',
   'concurrencyKeyLimit',
 ]);
@@ -91,6 +110,10 @@ export interface ValidatedTask {
   delay: number;
   maxRetries: number | null;
   uniqueKey: string | null;
+  /** Null exactly when `uniqueKey` is. */
+  uniqueMode: UniqueMode | null;
+  /** Seconds; set exactly for `throttle` and `debounce` (whose `delay` it also is). */
+  uniquePeriod: number | null;
   concurrencyKey: string | null;
   /** Null exactly when `concurrencyKey` is. */
   concurrencyKeyLimit: number | null;
@@ -204,7 +227,7 @@ export function validateTask(
     opts.priority === undefined
       ? 0
       : checkInteger(opts.priority, 'priority', 'INVALID_PRIORITY', -INT32_MAX, INT32_MAX);
-  const { runAt, delay } = checkSchedule(opts);
+  const schedule = checkSchedule(opts);
   const maxRetries =
     opts.maxRetries === undefined
       ? null
@@ -213,7 +236,11 @@ export function validateTask(
     opts.uniqueKey === undefined
       ? null
       : checkLabel(opts.uniqueKey, 'uniqueKey', 'INVALID_UNIQUE_KEY', TASK_LIMITS.uniqueKeyLength);
+  const { uniqueMode, uniquePeriod } = checkUniqueMode(opts, uniqueKey, describeValue);
   const { concurrencyKey, concurrencyKeyLimit } = checkConcurrencyKey(opts);
+  // A debounced task is due uniquePeriod seconds from now (checkUniqueMode refused runAt, delay).
+  const { runAt, delay } =
+    uniqueMode === 'debounce' ? { runAt: null, delay: uniquePeriod as number } : schedule;
   return {
     name: name as string,
     argsJson,
@@ -225,6 +252,8 @@ export function validateTask(
     delay,
     maxRetries,
     uniqueKey,
+    uniqueMode,
+    uniquePeriod,
     concurrencyKey,
     concurrencyKeyLimit,
   };

@@ -35,7 +35,8 @@ export async function subscribeWakeUps(options: WakeUpOptions): Promise<() => Pr
     if (event?.event === 'task_cancelled') onCancelled?.(event.taskId);
     else wake();
   };
-  if (notifier) {
+  // A notifier that never delivers (`none`) is no notifier: the worker keeps polling.
+  if (notifier && notifier.delivers !== false) {
     const channels = queues ? queues.map((queue) => queueChannel(schema, queue)) : [anyQueueChannel(schema)];
     const down = new Set<string>(channels);
     const reported = new Set<string>();

@@ -14,6 +14,7 @@ import type { Notifier } from '../../core/notifier.ts';
 export function createNoneNotifier(): Notifier {
   const nothing = async () => undefined;
   return {
+    delivers: false,
     publish: nothing,
     subscribe: async () => nothing,
     close: nothing,

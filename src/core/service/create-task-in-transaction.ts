@@ -16,9 +16,9 @@ export { TASK_VALIDATION_SQLSTATE } from '../sql/create-task-function.ts';
 
 /** What `createTaskWith` returns. */
 export interface CreateTaskWithResult {
-  /** The stored task; with a `uniqueKey` an unfinished task held, that task. */
+  /** The stored task; with a `uniqueKey` that had a holder (see `uniqueMode`), that task. */
   task: Task;
-  /** False when an unfinished task held the `uniqueKey` (then `task` is that one). */
+  /** False when the `uniqueKey` had a holder (then `task` is that one, debounced if asked). */
   created: boolean;
   /** What each of the caller's statements returned, in order. */
   results: QueryResult[];
@@ -38,6 +38,8 @@ const SQL_VALIDATION_CODES: ReadonlySet<string> = new Set<ValidationCode>([
   'INVALID_PRIORITY',
   'INVALID_MAX_RETRIES',
   'INVALID_UNIQUE_KEY',
+  'INVALID_UNIQUE_MODE',
+  'INVALID_UNIQUE_PERIOD',
   'INVALID_CONCURRENCY_KEY',
   'INVALID_OPTIONS',
 ]);
@@ -55,16 +57,21 @@ export function taskValidationErrorFromDatabase(error: unknown): TaskValidationE
 }
 
 /** The arguments of `create_task` for a task the client validated. */
-function functionParams(task: ValidatedTask, maxPayloadBytes: number): unknown[] {
+export function functionParams(task: ValidatedTask, maxPayloadBytes: number): unknown[] {
   const { name, argsJson, kwargsJson, runAt, delay, maxRetries, uniqueKey, ...rest } = task;
-  const { timeout, queue, priority, concurrencyKey, concurrencyKeyLimit, ...unknown } = rest;
+  const { timeout, queue, priority, concurrencyKey, concurrencyKeyLimit, ...modes } = rest;
+  const { uniqueMode, uniquePeriod, ...unknown } = modes;
   // A field added to ValidatedTask fails to compile here until create_task is given it too.
   const none: Record<string, never> = unknown;
   const options: Record<string, unknown> = { ...none, timeout, queue, priority };
   if (runAt !== null) options.runAt = runAt;
-  else if (delay !== 0) options.delay = delay;
+  // A debounced task's delay is its uniquePeriod, which create_task applies itself.
+  else if (delay !== 0 && uniqueMode !== 'debounce') options.delay = delay;
   if (maxRetries !== null) options.maxRetries = maxRetries;
   if (uniqueKey !== null) options.uniqueKey = uniqueKey;
+  // 'unfinished' is the default: left out, so a schema before migration 9 still takes the call.
+  if (uniqueMode !== null && uniqueMode !== 'unfinished') options.uniqueMode = uniqueMode;
+  if (uniquePeriod !== null) options.uniquePeriod = uniquePeriod;
   if (concurrencyKey !== null) Object.assign(options, { concurrencyKey, concurrencyKeyLimit });
   return [name, argsJson, kwargsJson, JSON.stringify(options), maxPayloadBytes];
 }

@@ -14,6 +14,7 @@ import { taskFromRow, type JsonValue, type Task } from '../task.ts';
 import { newTaskId } from '../task-id.ts';
 import type { ValidatedTask } from '../validate-task.ts';
 import type { PostgresNotifications } from '../events/task-events.ts';
+import { insertDeduplicated, isDeduplicatedByFunction } from './insert-deduplicated.ts';
 
 /** What one insert stored: every task in input order, and the ones this call created. */
 export interface InsertedTasks {
@@ -243,6 +244,8 @@ function insertRace(): TaskWorkerError {
 /**
  * Stores `validated` (in one statement) and returns the stored tasks in input order. With
  * `notifications`, the statement also sends the new tasks' wake-ups where it can (`notified`).
+ * Tasks of `uniqueMode` pending, throttle and debounce go through the `create_task` function
+ * (`insertDeduplicated`); a batch mixing them with others takes a statement for each part.
  */
 export async function insertTasks(
   db: Database,
@@ -251,6 +254,37 @@ export async function insertTasks(
   notifications?: InsertNotifications,
 ): Promise<InsertedTasks> {
   if (validated.length === 0) return { tasks: [], created: [], notified: false };
-  if (validated.length === 1) return await insertOne(db, sql, validated[0] as ValidatedTask, notifications);
-  return await insertMany(db, sql, validated, notifications);
+  if (validated.length === 1) {
+    const task = validated[0] as ValidatedTask;
+    if (!isDeduplicatedByFunction(task)) return await insertOne(db, sql, task, notifications);
+  } else if (!validated.some(isDeduplicatedByFunction)) {
+    return await insertMany(db, sql, validated, notifications);
+  }
+  return await insertWithModes(db, sql, validated, notifications);
+}
+
+/** A batch with tasks of the function-stored modes: those through the function, the rest as usual. */
+async function insertWithModes(
+  db: Database,
+  sql: TaskStatements,
+  validated: readonly ValidatedTask[],
+  notifications: InsertNotifications | undefined,
+): Promise<InsertedTasks> {
+  const byFunction = validated.filter(isDeduplicatedByFunction);
+  const plain = validated.filter((task) => !isDeduplicatedByFunction(task));
+  const rest = plain.length === 0 ? undefined : await insertTasks(db, sql, plain, notifications);
+  const stored = await insertDeduplicated(db, sql, byFunction);
+  const tasks: Task[] = [];
+  const created: Task[] = [...(rest?.created ?? [])];
+  let [f, p] = [0, 0];
+  for (const task of validated) {
+    if (isDeduplicatedByFunction(task)) {
+      const one = stored[f++] as { task: Task; created: boolean };
+      tasks.push(one.task);
+      if (one.created) created.push(one.task);
+    } else tasks.push(rest?.tasks[p++] as Task);
+  }
+  // create_task sent the LISTEN/NOTIFY wake-ups of its tasks: only a LISTEN notifier has them.
+  const notified = notifications !== undefined && (rest === undefined || rest.notified);
+  return { tasks, created, notified };
 }

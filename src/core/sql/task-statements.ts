@@ -4,6 +4,7 @@
  * @module
  */
 import { quoteSchema } from '../schema-name.ts';
+import { createTaskFunctionStatements } from './create-task-function.ts';
 
 const UNFINISHED = `('PENDING', 'PROGRESS')`;
 
@@ -57,6 +58,12 @@ export interface TaskStatements {
    * arrays $14 (channels) and $15 (messages) when it inserted the task (not on a conflict).
    */
   readonly taskInsertOneNotify: string;
+  /**
+   * Stores a task of `uniqueMode` pending, throttle or debounce through the `create_task` SQL
+   * function (migration 0009 serialises the callers of a key there): its arguments and row as
+   * `taskCreateByFunction`'s. Not used for the default mode, whose insert is one plain statement.
+   */
+  readonly taskCreateDeduplicated: string;
   /** One task by id ($1). */
   readonly taskGet: string;
   /**
@@ -117,6 +124,7 @@ union all
 select * from ${tasks} where unique_key = any($2::text[]) and status in ${UNFINISHED}`,
     taskInsertOne: insertOne(false),
     taskInsertOneNotify: insertOne(true),
+    taskCreateDeduplicated: createTaskFunctionStatements(schema).taskCreateByFunction,
     taskGet: `select * from ${tasks} where id = $1`,
     taskCancel: `
 with cancelled as (
