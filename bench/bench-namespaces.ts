@@ -8,12 +8,13 @@ import { deleteRedisKeys } from './redis-keys.ts';
 import { benchSchemaList, schemaDrop } from './sql/bench-statements.ts';
 import type { BenchEnvironment, SystemName } from './systems/queue-system.ts';
 
-const SHORT: Record<SystemName | 'claim', string> = {
+const SHORT: Record<SystemName | 'claim' | 'fsync', string> = {
   'edge-task-worker': 'etw',
   'graphile-worker': 'gw',
   'pg-boss': 'pgb',
   bullmq: 'bmq',
   claim: 'claim',
+  fsync: 'fsync',
 };
 
 export class BenchNamespaces {
@@ -26,7 +27,7 @@ export class BenchNamespaces {
   }
 
   /** A fresh name for one system run, e.g. `bench_k3x9_pgb7`. */
-  next(system: SystemName | 'claim'): string {
+  next(system: SystemName | 'claim' | 'fsync'): string {
     this.counter += 1;
     return `${this.prefix}${SHORT[system]}${this.counter}`;
   }

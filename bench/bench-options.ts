@@ -13,14 +13,20 @@ export const WORKLOADS = [
   'enqueue-bulk',
   'claim-cost',
   'memory',
+  'busy-memory',
+  'fsync-limit',
+  'idle',
 ] as const;
 export type Workload = (typeof WORKLOADS)[number];
+
+/** Run only when asked for with --only: the idle workload takes its whole window (5 minutes). */
+const ON_REQUEST: readonly Workload[] = ['idle'];
 
 /** How big each workload is. */
 export interface BenchSizes {
   /** Jobs drained at the best settings. */
   drainJobs: number;
-  /** Jobs drained at concurrency 1 (peers run ~400–1,000 jobs/s there). */
+  /** Jobs drained at concurrency 1 (every system prefetches and batches there too). */
   drainC1Jobs: number;
   /** Latency samples with a notifier (LISTEN/NOTIFY, Redis). */
   latencySamples: number;
@@ -41,11 +47,17 @@ export interface BenchSizes {
   claims: number;
   /** Jobs each worker process drains in the memory workload. */
   memoryJobs: number;
+  /** `sleep` jobs (200 ms each) each worker process runs, 50 at a time, in busy-memory. */
+  busyJobs: number;
+  /** Single-row inserts timed by fsync-limit (each kind), 20 ms apart. */
+  fsyncSamples: number;
+  /** Seconds of each pg_test_fsync test (about 15 tests); the pgbench insert run takes 5×. */
+  fsyncSeconds: number;
 }
 
 export const FULL_SIZES: BenchSizes = {
   drainJobs: 20_000,
-  drainC1Jobs: 2_000,
+  drainC1Jobs: 20_000,
   latencySamples: 200,
   pollingSamples: 20,
   singleJobs: 1_000,
@@ -54,11 +66,14 @@ export const FULL_SIZES: BenchSizes = {
   claimBacklogs: [0, 100_000, 1_000_000],
   claims: 200,
   memoryJobs: 2_000,
+  busyJobs: 1_000,
+  fsyncSamples: 400,
+  fsyncSeconds: 2,
 };
 
 export const QUICK_SIZES: BenchSizes = {
   drainJobs: 5_000,
-  drainC1Jobs: 500,
+  drainC1Jobs: 5_000,
   latencySamples: 50,
   pollingSamples: 5,
   singleJobs: 300,
@@ -67,6 +82,9 @@ export const QUICK_SIZES: BenchSizes = {
   claimBacklogs: [0, 100_000],
   claims: 200,
   memoryJobs: 2_000,
+  busyJobs: 500,
+  fsyncSamples: 200,
+  fsyncSeconds: 1,
 };
 
 export interface BenchOptions {
@@ -77,6 +95,10 @@ export interface BenchOptions {
   sizes: BenchSizes;
   /** Where the raw results go (default: .cache/bench/latest.json). */
   out: string | undefined;
+  /** Also run the peers' `…-defaults` modes (see isPeerDefaultsMode). */
+  peerDefaults: boolean;
+  /** Length of the idle workload's counting window. */
+  idleMinutes: number;
 }
 
 const SYSTEM_ALIASES: Record<string, SystemName> = {
@@ -89,11 +111,14 @@ const SYSTEM_ALIASES: Record<string, SystemName> = {
 
 export const USAGE = `usage: node bench/run.ts [--quick] [--reps N] [--only workload,...] [--systems name,...] [--out file]
 
-  --quick        1 repetition and small sizes (about 1-2 minutes)
-  --reps N       repetitions of each system workload (default: 3; --quick: 1)
-  --only LIST    workloads: ${WORKLOADS.join(', ')} (default: all)
-  --systems LIST ${SYSTEM_NAMES.join(', ')} (aliases: ours, graphile, pgboss) (default: all)
-  --out FILE     raw results as JSON (default: .cache/bench/latest.json)
+  --quick          1 repetition and small sizes (about 1-2 minutes)
+  --reps N         repetitions of each system workload (default: 3; --quick: 1)
+  --only LIST      workloads: ${WORKLOADS.join(', ')}
+                   (default: all but ${ON_REQUEST.join(', ')})
+  --systems LIST   ${SYSTEM_NAMES.join(', ')} (aliases: ours, graphile, pgboss) (default: all)
+  --peer-defaults  also run the peers at their defaults (modes named *-defaults; reference only)
+  --idle-minutes N the idle workload's counting window (default: 5)
+  --out FILE       raw results as JSON (default: .cache/bench/latest.json)
 
 Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test),
 BENCH_REDIS_URL (default redis://127.0.0.1:6379/13). Schemas are named bench_<run>_*, Redis
@@ -130,6 +155,8 @@ export function parseBenchOptions(argv: string[]): BenchOptions | 'help' {
       only: { type: 'string' },
       systems: { type: 'string' },
       out: { type: 'string' },
+      'peer-defaults': { type: 'boolean', default: false },
+      'idle-minutes': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -142,12 +169,20 @@ export function parseBenchOptions(argv: string[]): BenchOptions | 'help' {
   }
   const systems = list(values.systems, SYSTEM_NAMES, 'system', SYSTEM_ALIASES);
   if (systems.length === 0) throw new Error('--systems is empty.');
+  const idleMinutes = values['idle-minutes'] === undefined ? 5 : Number(values['idle-minutes']);
+  if (!Number.isFinite(idleMinutes) || idleMinutes <= 0 || idleMinutes > 60) {
+    throw new Error(`--idle-minutes must be a number above 0 and at most 60, got ${values['idle-minutes']}.`);
+  }
+  const workloads = list(values.only, WORKLOADS, 'workload');
   return {
     quick,
     reps,
-    workloads: list(values.only, WORKLOADS, 'workload'),
+    workloads:
+      values.only === undefined ? workloads.filter((workload) => !ON_REQUEST.includes(workload)) : workloads,
     systems,
     sizes: quick ? QUICK_SIZES : FULL_SIZES,
     out: values.out,
+    peerDefaults: values['peer-defaults'] === true,
+    idleMinutes,
   };
 }

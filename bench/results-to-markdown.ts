@@ -10,6 +10,9 @@ import { formatClaimCost } from './workloads/claim-cost.ts';
 import type { Workload } from './bench-options.ts';
 import { SYSTEM_WORKLOAD_SPECS } from './workloads/system-workloads.ts';
 import { formatWorkerMemory } from './workloads/worker-memory.ts';
+import { formatBusyMemory } from './workloads/busy-memory.ts';
+import { formatFsyncLimit } from './workloads/fsync-limit.ts';
+import { formatIdle } from './workloads/idle.ts';
 
 const path = process.argv[2] ?? '.cache/bench/latest.json';
 const file = JSON.parse(await readFile(path, 'utf8')) as ResultsFile;
@@ -28,4 +31,8 @@ for (const summary of file.summaries) {
 if (file.claimCost)
   sections.push(`### Claim cost against a backlog\n\n${formatClaimCost(file.claimCost, 'markdown')}`);
 if (file.memory) sections.push(`### Worker memory\n\n${formatWorkerMemory(file.memory, 'markdown')}`);
+if (file.busyMemory)
+  sections.push(`### Worker memory, 50 busy jobs\n\n${formatBusyMemory(file.busyMemory, 'markdown')}`);
+if (file.fsyncLimit) sections.push(`### The fsync limit\n\n${formatFsyncLimit(file.fsyncLimit, 'markdown')}`);
+if (file.idle) sections.push(`### Idle worker\n\n${formatIdle(file.idle, 'markdown')}`);
 console.log(sections.join('\n\n'));

@@ -2,7 +2,8 @@
  * Runs one workload for every selected system and mode, `reps` times. Each repetition runs
  * every system once, in an order rotated by one per repetition (A B C D, then B C D A, ...), so
  * no system always runs first (cold caches) or last (a warm, but fuller, database). Every run
- * gets a fresh schema or Redis prefix, removed right after it.
+ * gets a fresh schema or Redis prefix, removed right after it. A peer's `…-defaults` modes run
+ * only when asked for.
  * @module
  */
 import type { BenchSizes } from './bench-options.ts';
@@ -10,7 +11,7 @@ import type { BenchNamespaces } from './bench-namespaces.ts';
 import type { ProgressDisplay } from './progress-display.ts';
 import type { RunResult } from './report/run-result.ts';
 import { formatNumber } from './report/format-results.ts';
-import type { BenchEnvironment, SystemDefinition } from './systems/queue-system.ts';
+import { isPeerDefaultsMode, type BenchEnvironment, type SystemDefinition } from './systems/queue-system.ts';
 import type { SystemWorkloadSpec } from './workloads/system-workload.ts';
 
 export interface SystemWorkloadRun {
@@ -20,6 +21,8 @@ export interface SystemWorkloadRun {
   reps: number;
   namespaces: BenchNamespaces;
   progress: ProgressDisplay;
+  /** Also run the peers' `…-defaults` modes. */
+  peerDefaults: boolean;
 }
 
 function rotate<T>(list: readonly T[], by: number): T[] {
@@ -32,7 +35,9 @@ export async function runSystemWorkload(
   run: SystemWorkloadRun,
 ): Promise<RunResult[]> {
   const variants = run.systems.flatMap((definition) =>
-    Object.keys(definition.modes[spec.id] ?? {}).map((mode) => ({ definition, mode })),
+    Object.keys(definition.modes[spec.id] ?? {})
+      .filter((mode) => run.peerDefaults || !isPeerDefaultsMode(mode))
+      .map((mode) => ({ definition, mode })),
   );
   const results: RunResult[] = [];
   for (let rep = 1; rep <= run.reps; rep++) {

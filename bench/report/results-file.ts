@@ -6,7 +6,10 @@
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { BenchSizes } from '../bench-options.ts';
+import type { BusyMemoryResult } from '../workloads/busy-memory.ts';
 import type { ClaimCostResult } from '../workloads/claim-cost.ts';
+import type { FsyncLimitResult } from '../workloads/fsync-limit.ts';
+import type { IdleResult } from '../workloads/idle.ts';
 import type { WorkerMemoryResult } from '../workloads/worker-memory.ts';
 import type { Conditions } from './machine-conditions.ts';
 import type { RunResult } from './run-result.ts';
@@ -17,13 +20,23 @@ export interface ResultsFile {
   finishedAt: string;
   /** 1, 5 and 15-minute load averages when the run ended. */
   loadAverageAtEnd: number[];
-  options: { quick: boolean; reps: number; workloads: string[]; systems: string[] };
+  options: {
+    quick: boolean;
+    reps: number;
+    workloads: string[];
+    systems: string[];
+    peerDefaults?: boolean;
+    idleMinutes?: number;
+  };
   sizes: BenchSizes;
   conditions: Conditions;
   runs: RunResult[];
   summaries: Array<{ workload: string; variants: VariantSummary[]; ratios: RatioSummary[] }>;
   claimCost: ClaimCostResult | undefined;
   memory: WorkerMemoryResult[] | undefined;
+  busyMemory?: BusyMemoryResult[] | undefined;
+  fsyncLimit?: FsyncLimitResult | undefined;
+  idle?: IdleResult[] | undefined;
 }
 
 const DEFAULT_DIR = '.cache/bench';

@@ -42,6 +42,7 @@ const WORKER_SETTINGS: Record<string, WorkerSettings> = {
   default: { concurrency: 10, pollInterval: DRAIN_POLL_MS, notifier: 'none' },
   best: { concurrency: 50, pollInterval: DRAIN_POLL_MS, notifier: 'none', isolation: 'none' },
   concurrency1: { concurrency: 1, pollInterval: DRAIN_POLL_MS, notifier: 'none' },
+  'concurrency1-none': { concurrency: 1, pollInterval: DRAIN_POLL_MS, notifier: 'none', isolation: 'none' },
   // Latency: the default mode's worker, idle, woken by a notification or a poll.
   redis: { concurrency: 10, pollInterval: 1000, notifier: 'redis' },
   listen: { concurrency: 10, pollInterval: 1000, notifier: 'listen' },
@@ -63,6 +64,8 @@ export const edgeTaskWorker: SystemDefinition = {
     },
     'drain-c1': {
       concurrency1: 'runWorker: concurrency 1 (one execution thread), pollInterval 100 ms, no notifier',
+      'concurrency1-none':
+        'runWorker: isolation none (handlers on the main thread), concurrency 1, pollInterval 100 ms, no notifier',
     },
     latency: {
       redis: 'Redis notifier (ioredis) in client and worker; worker concurrency 10, pollInterval 1000 ms',
@@ -81,6 +84,10 @@ export const edgeTaskWorker: SystemDefinition = {
     memory: {
       c1: 'task-worker run --concurrency 1 --notifier none --poll-interval 100 (child process)',
       c50: 'task-worker run --concurrency 50 --notifier none --poll-interval 100 (child process)',
+      'c50-none': 'task-worker run --concurrency 50 --isolation none --notifier none --poll-interval 100',
+    },
+    'busy-memory': {
+      c50: 'task-worker run --concurrency 50 --notifier none --poll-interval 100 (threads grow to 50)',
       'c50-none': 'task-worker run --concurrency 50 --isolation none --notifier none --poll-interval 100',
     },
   },
@@ -117,10 +124,7 @@ function createEdgeTaskWorker(environment: BenchEnvironment, mode: string, schem
     return side;
   };
   let enqueued = 0;
-  const task = (job: BenchJob) => ({
-    name: job.kind === 'noop' ? 'bench.noop' : 'bench.stamp',
-    kwargs: { i: job.i },
-  });
+  const task = (job: BenchJob) => ({ name: `bench.${job.kind}`, kwargs: { i: job.i } });
 
   return {
     async open({ fresh = true } = {}) {

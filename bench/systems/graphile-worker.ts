@@ -11,15 +11,17 @@ import {
   type TaskList,
   type WorkerUtils,
 } from 'graphile-worker';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createPgDatabase } from '../../src/adapters/node/pg-database.ts';
 import { graphileDrained, graphileJobCount, schemaDrop } from '../sql/bench-statements.ts';
 import { installedVersion } from './package-version.ts';
-import type {
-  BenchEnvironment,
-  BenchJob,
-  QueueSystem,
-  StampListener,
-  SystemDefinition,
+import {
+  SLEEP_JOB_MS,
+  type BenchEnvironment,
+  type BenchJob,
+  type QueueSystem,
+  type StampListener,
+  type SystemDefinition,
 } from './queue-system.ts';
 
 // graphile-worker's options are its "preset" (`worker` scope); `localQueue` and the batch delays
@@ -31,12 +33,20 @@ interface GraphileWorkerPreset {
   failJobBatchDelay?: number;
 }
 
+// Its documented high-throughput settings: a local queue (jobs fetched and locked 1,000 at a
+// time, handed to its workers without a round trip each) and batched completions (0 = batch what
+// completes before the next timer tick; larger delays only postpone the last completion of a
+// drain). Chosen from a sweep on 2026-12-02 (docs/BENCHMARKS.md): localQueue 100, 500, 1,000;
+// delay 0 or 10 ms; concurrency 1, 10, 50.
+const BATCHED = { localQueue: { size: 1000 }, completeJobBatchDelay: 0, failJobBatchDelay: 0 };
+
 const WORKER_SETTINGS: Record<string, GraphileWorkerPreset> = {
-  // Its documented high-throughput settings: a local queue, batched completions (0 = batch what
-  // completes in the same tick; larger delays only postpone the last completion of a drain).
-  best: { concurrentJobs: 10, localQueue: { size: 500 }, completeJobBatchDelay: 0, failJobBatchDelay: 0 },
-  concurrency1: { concurrentJobs: 1 },
+  best: { concurrentJobs: 10, ...BATCHED },
+  concurrency1: { concurrentJobs: 1, ...BATCHED },
+  // Its defaults: no local queue, each completion its own statement (run with --peer-defaults).
+  'concurrency1-defaults': { concurrentJobs: 1 },
   listen: { concurrentJobs: 1 },
+  idle: {},
   c1: { concurrentJobs: 1 },
   c50: { concurrentJobs: 50 },
 };
@@ -47,8 +57,13 @@ export const graphileWorker: SystemDefinition = {
   name: 'graphile-worker',
   version: installedVersion('graphile-worker'),
   modes: {
-    drain: { best: 'run: concurrency 10, localQueue.size 500, completeJobBatchDelay 0, failJobBatchDelay 0' },
-    'drain-c1': { concurrency1: 'run: concurrency 1, other options default' },
+    drain: {
+      best: 'run: concurrency 10, localQueue.size 1000, completeJobBatchDelay 0, failJobBatchDelay 0',
+    },
+    'drain-c1': {
+      concurrency1: 'run: concurrency 1, localQueue.size 1000, completeJobBatchDelay 0, failJobBatchDelay 0',
+      'concurrency1-defaults': 'run: concurrency 1, other options default (no local queue, no batching)',
+    },
     latency: {
       listen: 'run: concurrency 1, its built-in LISTEN/NOTIFY (jobs:insert), pollInterval default 2000 ms',
     },
@@ -57,6 +72,10 @@ export const graphileWorker: SystemDefinition = {
     memory: {
       c1: 'run: concurrency 1 (child process bench/peer-worker.ts)',
       c50: 'run: concurrency 50 (child process bench/peer-worker.ts)',
+    },
+    'busy-memory': { c50: 'run: concurrency 50 (child process bench/peer-worker.ts)' },
+    idle: {
+      idle: 'run with its defaults: concurrency 1, LISTEN/NOTIFY, pollInterval 2,000 ms (process bench/peer-worker.ts)',
     },
   },
   create: (environment, mode, schema) => createGraphileWorker(environment, mode, schema),
@@ -73,7 +92,7 @@ function createGraphileWorker(environment: BenchEnvironment, mode: string, schem
   let utils: WorkerUtils | undefined;
   let enqueued = 0;
   const job = (j: BenchJob) => ({
-    identifier: j.kind === 'noop' ? 'bench_noop' : 'bench_stamp',
+    identifier: `bench_${j.kind}`,
     payload: { i: j.i },
   });
 
@@ -115,6 +134,7 @@ function createGraphileWorker(environment: BenchEnvironment, mode: string, schem
       if (!preset) throw new Error(`graphile-worker has no worker mode "${mode}"`);
       const taskList: TaskList = {
         bench_noop: async () => {},
+        bench_sleep: () => sleep(SLEEP_JOB_MS),
         bench_stamp: async (payload) => {
           const startedAt = performance.timeOrigin + performance.now();
           onStamp?.((payload as { i: number }).i, startedAt);

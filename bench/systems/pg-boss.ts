@@ -8,19 +8,24 @@ import { PgBoss, type WorkOptions } from 'pg-boss';
 import { createPgDatabase } from '../../src/adapters/node/pg-database.ts';
 import { pgBossDrained, pgBossUnfinishedCount, schemaDrop } from '../sql/bench-statements.ts';
 import { installedVersion } from './package-version.ts';
-import type {
-  BenchEnvironment,
-  BenchJob,
-  QueueSystem,
-  StampListener,
-  SystemDefinition,
+import {
+  SLEEP_JOB_MS,
+  type BenchEnvironment,
+  type BenchJob,
+  type QueueSystem,
+  type StampListener,
+  type SystemDefinition,
 } from './queue-system.ts';
 
 const QUEUE = 'bench';
 
 type PgBossSettings =
-  /** `work()` with these options; `notify`: `useListenNotify` on the instance and on the queue. */
-  | { kind: 'work'; work: WorkOptions; notify?: boolean }
+  /**
+   * `work()` with these options; `notify`: `useListenNotify` on the instance and on the queue;
+   * `oneAtATime`: the handler runs the jobs of its batch one after the other (one job running at
+   * a time: concurrency 1 with prefetch), otherwise all at once.
+   */
+  | { kind: 'work'; work: WorkOptions; notify?: boolean; oneAtATime?: boolean }
   /**
    * One job at a time with `fetch()` then `complete()`, and a 0.5 s sleep when the queue is empty.
    * `work()` cannot do this at batchSize 1: it sleeps pollingIntervalSeconds (>= 0.5 s) after
@@ -29,15 +34,26 @@ type PgBossSettings =
    */
   | { kind: 'loop' };
 
+// Batches that keep fetching while they come back full, with the shortest idle poll allowed.
+const BURST = { burstWhenBatchFull: true, pollingIntervalSeconds: 0.5 } as const;
+
+// Chosen from a sweep on 2026-12-02 (docs/BENCHMARKS.md): batchSize 100, 200, 500, 1,000;
+// localConcurrency 1, 2, 4.
 const WORKER_SETTINGS: Record<string, PgBossSettings> = {
-  // Its batch mode: one handler call gets up to 500 jobs, completed together; a full batch is
+  // Its batch mode: one handler call gets up to 1,000 jobs, completed together; a full batch is
   // followed by the next fetch at once (burstWhenBatchFull) instead of the 0.5 s minimum poll.
-  best: { kind: 'work', work: { batchSize: 500, burstWhenBatchFull: true, pollingIntervalSeconds: 0.5 } },
-  concurrency1: { kind: 'loop' },
+  best: { kind: 'work', work: { batchSize: 1000, ...BURST } },
+  // Concurrency 1 with prefetch: the same batches, their jobs run one after the other by one
+  // handler loop.
+  concurrency1: { kind: 'work', work: { batchSize: 1000, ...BURST }, oneAtATime: true },
+  // One job per fetch and per completion (run with --peer-defaults).
+  'concurrency1-defaults': { kind: 'loop' },
   notify: { kind: 'work', work: { batchSize: 1 }, notify: true },
+  // Its defaults: work() with batchSize 1, pollingIntervalSeconds 2, on a queue without notify.
+  idle: { kind: 'work', work: {} },
   c1: { kind: 'loop' },
   // 50 jobs in flight: batches of 50 whose handler runs them concurrently.
-  c50: { kind: 'work', work: { batchSize: 50, burstWhenBatchFull: true, pollingIntervalSeconds: 0.5 } },
+  c50: { kind: 'work', work: { batchSize: 50, ...BURST } },
 };
 
 const EMPTY_QUEUE_SLEEP_MS = 500;
@@ -47,10 +63,12 @@ export const pgBoss: SystemDefinition = {
   version: installedVersion('pg-boss'),
   modes: {
     drain: {
-      best: 'work: batchSize 500 (one handler call per batch), burstWhenBatchFull, pollingIntervalSeconds 0.5',
+      best: 'work: batchSize 1000 (one handler call per batch, its jobs run at once), burstWhenBatchFull, pollingIntervalSeconds 0.5',
     },
     'drain-c1': {
       concurrency1:
+        'work: batchSize 1000, one handler loop running the batch one job at a time, burstWhenBatchFull, pollingIntervalSeconds 0.5',
+      'concurrency1-defaults':
         'fetch() then complete(), one job at a time (work() at batchSize 1 sleeps >= 0.5 s per fetch)',
     },
     latency: {
@@ -62,9 +80,39 @@ export const pgBoss: SystemDefinition = {
       c1: 'fetch() then complete() loop (child process bench/peer-worker.ts)',
       c50: 'work: batchSize 50, burstWhenBatchFull, handler runs the 50 concurrently (child process bench/peer-worker.ts)',
     },
+    'busy-memory': {
+      c50: 'work: batchSize 50, burstWhenBatchFull, handler runs the 50 concurrently (child process bench/peer-worker.ts)',
+    },
+    idle: {
+      idle: 'new PgBoss with its defaults (supervise, schedule, migrate on); work() with its defaults: batchSize 1, pollingIntervalSeconds 2',
+    },
   },
   create: (environment, mode, schema) => createPgBoss(environment, mode, schema),
 };
+
+type BenchJobData = { i: number; sleep?: boolean };
+
+/** The `loop` mode: fetch() one job, run it, complete() it; sleep when the queue is empty. */
+function startLoop(boss: PgBoss, handle: (job: { data: BenchJobData }) => Promise<void>) {
+  let stopping = false;
+  const loop = (async () => {
+    while (!stopping) {
+      const [job] = await boss.fetch<BenchJobData>(QUEUE);
+      if (!job) {
+        await sleep(EMPTY_QUEUE_SLEEP_MS);
+        continue;
+      }
+      await handle(job);
+      await boss.complete(QUEUE, job.id);
+    }
+  })();
+  return {
+    async stop() {
+      stopping = true;
+      await loop;
+    },
+  };
+}
 
 function createPgBoss(environment: BenchEnvironment, mode: string, schema: string): QueueSystem {
   const settings = WORKER_SETTINGS[mode];
@@ -80,29 +128,9 @@ function createPgBoss(environment: BenchEnvironment, mode: string, schema: strin
     max: 2,
     applicationName: 'bench-admin',
   });
-  const data = (job: BenchJob) => ({ i: job.i });
+  // One queue for every kind: a `sleep` job says so in its data.
+  const data = (job: BenchJob) => (job.kind === 'sleep' ? { i: job.i, sleep: true } : { i: job.i });
   let enqueued = 0;
-
-  function startLoop(handle: (job: { data: { i: number } }) => Promise<void>) {
-    let stopping = false;
-    const loop = (async () => {
-      while (!stopping) {
-        const [job] = await boss.fetch<{ i: number }>(QUEUE);
-        if (!job) {
-          await sleep(EMPTY_QUEUE_SLEEP_MS);
-          continue;
-        }
-        await handle(job);
-        await boss.complete(QUEUE, job.id);
-      }
-    })();
-    return {
-      async stop() {
-        stopping = true;
-        await loop;
-      },
-    };
-  }
 
   return {
     async open({ fresh = true } = {}) {
@@ -138,14 +166,17 @@ function createPgBoss(environment: BenchEnvironment, mode: string, schema: strin
     async startWorker(onStamp?: StampListener) {
       if (!settings) throw new Error(`pg-boss has no worker mode "${mode}"`);
       // One queue for both job kinds: a worker started with a listener stamps every job.
-      const handle = async (job: { data: { i: number } }) => {
+      const handle = async (job: { data: BenchJobData }) => {
+        if (job.data.sleep) return sleep(SLEEP_JOB_MS);
         if (onStamp) onStamp(job.data.i, performance.timeOrigin + performance.now());
       };
-      if (settings.kind === 'loop') return startLoop(handle);
-      const id = await boss.work<{ i: number }>(QUEUE, settings.work, async (jobs) => {
-        await Promise.all(jobs.map(handle));
+      if (settings.kind === 'loop') return startLoop(boss, handle);
+      await boss.work<BenchJobData>(QUEUE, settings.work, async (jobs) => {
+        if (settings.oneAtATime) for (const job of jobs) await handle(job);
+        else await Promise.all(jobs.map(handle));
       });
-      return { stop: () => boss.offWork(QUEUE, { id, wait: true }) };
+      // Without an id: every worker of the queue (localConcurrency starts several).
+      return { stop: () => boss.offWork(QUEUE, { wait: true }) };
     },
   };
 }

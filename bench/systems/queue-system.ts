@@ -16,8 +16,22 @@ export const SYSTEM_WORKLOADS = [
   'enqueue-single',
   'enqueue-bulk',
   'memory',
+  'busy-memory',
+  'idle',
 ] as const;
 export type SystemWorkload = (typeof SYSTEM_WORKLOADS)[number];
+
+/**
+ * A peer's mode named `…-defaults` runs it at its defaults (or without its batching), for
+ * reference: only with `--peer-defaults`, and never the peer of the ratios the docs quote, which
+ * compare every system at its best settings.
+ */
+export function isPeerDefaultsMode(mode: string): boolean {
+  return mode.endsWith('-defaults');
+}
+
+/** How long a `sleep` job's handler waits (the busy-memory workload). */
+export const SLEEP_JOB_MS = 200;
 
 /** Where the systems put their data; shared by every system of one run. */
 export interface BenchEnvironment {
@@ -30,10 +44,11 @@ export interface BenchEnvironment {
 /**
  * A job of the benchmark. `noop` does nothing; `stamp` reports the moment its handler started
  * (ms on the `performance.timeOrigin + performance.now()` clock), which the latency workload
- * compares with the moment just before the enqueue call.
+ * compares with the moment just before the enqueue call; `sleep` waits SLEEP_JOB_MS (a job that
+ * keeps its slot busy, as real work or I/O does).
  */
 export interface BenchJob {
-  kind: 'noop' | 'stamp';
+  kind: 'noop' | 'stamp' | 'sleep';
   /** Sequence number, carried as the job's payload (`{ i }`). */
   i: number;
 }

@@ -9,28 +9,19 @@
  * @module
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createTaskClient } from '../../src/core/service/task-client.ts';
-import { migrate } from '../../src/core/migrations/migrate.ts';
-import { createPgDatabase } from '../../src/adapters/node/pg-database.ts';
 import type { BenchSizes } from '../bench-options.ts';
 import type { BenchNamespaces } from '../bench-namespaces.ts';
-import { startChildWorker, type ChildWorker } from '../child-worker-process.ts';
+import type { ChildWorker } from '../child-worker-process.ts';
 import { readProcessMemory, type ProcessMemory } from '../process-memory.ts';
 import type { ProgressDisplay } from '../progress-display.ts';
 import { formatNumber, type TableStyle } from '../report/format-results.ts';
 import { markdownTable, textTable } from '../report/text-table.ts';
-import { edgeTaskWorkerUnfinishedCount, schemaDrop } from '../sql/bench-statements.ts';
-import { BUILT_CLI_PATH } from '../systems/edge-task-worker-build.ts';
-import { BENCH_TASKS_PATH } from '../systems/edge-task-worker.ts';
-import type { BenchEnvironment, QueueSystem, SystemDefinition } from '../systems/queue-system.ts';
+import type { BenchEnvironment, SystemDefinition } from '../systems/queue-system.ts';
 import { waitFor } from '../wait-for.ts';
+import { ourMemoryTarget, peerMemoryTarget, READY_TIMEOUT_MS, type MemoryTarget } from './memory-targets.ts';
 
-const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const IDLE_SETTLE_MS = 1000;
 const DRAINED_SETTLE_MS = 500;
-const READY_TIMEOUT_MS = 30_000;
-const ENQUEUE_BATCH = 1000;
 
 export interface WorkerMemoryResult {
   system: string;
@@ -40,107 +31,6 @@ export interface WorkerMemoryResult {
   drained?: ProcessMemory;
   drainSeconds?: number;
   error?: string;
-}
-
-interface Target {
-  start(): ChildWorker;
-  enqueue(count: number): Promise<void>;
-  completed(): Promise<number>;
-  close(): Promise<void>;
-}
-
-function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
-  // The child must not pick up a notifier or an execution log from the caller's shell.
-  delete env.REDIS_URL;
-  delete env.EXEC_LOG;
-  return env;
-}
-
-async function ourTarget(
-  environment: BenchEnvironment,
-  schema: string,
-  concurrency: number,
-  isolation: 'thread' | 'none',
-): Promise<Target> {
-  const db = createPgDatabase({ connectionString: environment.databaseUrl, applicationName: 'bench-client' });
-  await migrate(db, { schema });
-  const client = createTaskClient({ database: db, schema });
-  let enqueued = 0;
-  return {
-    start: () =>
-      startChildWorker(
-        process.execPath,
-        [
-          '--input-type=module',
-          '--eval',
-          // `task-worker` from the build: bin/task-worker.js would pick the sources in a checkout.
-          `const { main } = await import(${JSON.stringify(pathToFileURL(BUILT_CLI_PATH).href)});\n` +
-            'process.exitCode = await main(process.argv.slice(1));',
-          'run',
-          '--tasks',
-          BENCH_TASKS_PATH,
-          '--concurrency',
-          String(concurrency),
-          '--poll-interval',
-          '100',
-          '--notifier',
-          'none',
-          '--isolation',
-          isolation,
-          '--log-format',
-          'json',
-        ],
-        childEnv({ DATABASE_URL: environment.databaseUrl, TASK_WORKER_SCHEMA: schema }),
-        REPO_ROOT,
-      ),
-    async enqueue(count) {
-      for (let from = 0; from < count; from += ENQUEUE_BATCH) {
-        const size = Math.min(ENQUEUE_BATCH, count - from);
-        await client.createTasks(
-          Array.from({ length: size }, (_, k) => ({ name: 'bench.noop', kwargs: { i: from + k } })),
-        );
-        enqueued += size;
-      }
-    },
-    async completed() {
-      const { rows } = await db.query<{ n: number }>(edgeTaskWorkerUnfinishedCount(schema));
-      return enqueued - (rows[0]?.n ?? 0);
-    },
-    async close() {
-      await db.query(schemaDrop(schema));
-      await db.close();
-    },
-  };
-}
-
-async function peerTarget(
-  environment: BenchEnvironment,
-  definition: SystemDefinition,
-  mode: string,
-  namespace: string,
-): Promise<Target> {
-  const system: QueueSystem = definition.create(environment, mode, namespace);
-  await system.open();
-  return {
-    start: () =>
-      startChildWorker(
-        process.execPath,
-        ['bench/peer-worker.ts', definition.name, mode, namespace],
-        childEnv({ BENCH_DATABASE_URL: environment.databaseUrl, BENCH_REDIS_URL: environment.redisUrl }),
-        REPO_ROOT,
-      ),
-    async enqueue(count) {
-      for (let from = 0; from < count; from += ENQUEUE_BATCH) {
-        const size = Math.min(ENQUEUE_BATCH, count - from);
-        await system.enqueueMany(
-          Array.from({ length: size }, (_, k) => ({ kind: 'noop' as const, i: from + k })),
-        );
-      }
-    },
-    completed: () => system.countCompleted(),
-    close: () => system.close(),
-  };
 }
 
 export async function workerMemoryWorkload(run: {
@@ -160,18 +50,15 @@ export async function workerMemoryWorkload(run: {
       const result: WorkerMemoryResult = { system: definition.name, mode, concurrency };
       const namespace = run.namespaces.next(definition.name);
       const step = run.progress.start('memory', `${definition.name}/${mode}`, `${jobs} jobs`);
-      let target: Target | undefined;
+      let target: MemoryTarget | undefined;
       let child: ChildWorker | undefined;
       try {
         target =
           definition.name === 'edge-task-worker'
-            ? await ourTarget(run.environment, namespace, concurrency, isolation)
-            : await peerTarget(run.environment, definition, mode, namespace);
+            ? await ourMemoryTarget(run.environment, namespace, { concurrency, isolation, kind: 'noop' })
+            : await peerMemoryTarget(run.environment, definition, mode, namespace, 'noop');
         child = target.start();
-        await child.waitForEvent(
-          definition.name === 'edge-task-worker' ? 'worker_started' : 'ready',
-          READY_TIMEOUT_MS,
-        );
+        await child.waitForEvent(target.readyEvent, READY_TIMEOUT_MS);
         await sleep(IDLE_SETTLE_MS);
         result.idle = await readProcessMemory(child.pid);
         step.detail(`idle ${result.idle.rssMiB.toFixed(0)} MiB; enqueueing`);

@@ -95,7 +95,11 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
     dispatch: (task) => running.start(task),
     release: putBack,
     listening: () => listen.on,
-    onEmptyClaim: () => maintainer.poke(),
+    // While listening, an empty claim asks the plan when to look again; while polling, the
+    // next poll looks anyway.
+    onEmptyClaim: () => {
+      if (listen.on) maintainer.poke();
+    },
   });
   const cancels = cancelledRuns({
     ...{ db, schema, running, logger },
