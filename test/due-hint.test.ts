@@ -87,6 +87,23 @@ describe.each(stores)('the due hint in %s', (_, open) => {
   });
 });
 
+describe('a client with a due hint', () => {
+  it('counts a change when it creates, updates or resumes a schedule (it may fire before anything known)', async () => {
+    const hint = createRedisDueHint({ url: redisUrl, schema: t.schema });
+    cleanups.push(() => hint.close());
+    const client = createTaskClient({ database: t.db, schema: t.schema, dueHint: hint });
+    const before = (await hint.read()).changes;
+    await client.schedules.create('hinted', { cron: '0 3 * * *', task: 'test.noop' });
+    expect((await hint.read()).changes).toBe(before + 1);
+    await client.schedules.pause('hinted');
+    expect((await hint.read()).changes).toBe(before + 1); // pausing makes nothing sooner
+    await client.schedules.resume('hinted');
+    await client.schedules.update('hinted', { cron: '0 4 * * *', task: 'test.noop' });
+    expect((await hint.read()).changes).toBe(before + 3);
+    await client.schedules.delete('hinted');
+  });
+});
+
 describe('a container worker with a due hint', () => {
   it('counts a change when it schedules a retry', async () => {
     const hint = createRedisDueHint({ url: redisUrl, schema: t.schema });

@@ -125,6 +125,8 @@ export function createScheduleClient(
   db: Database,
   schema: string,
   now: () => Date = () => new Date(),
+  /** A schedule may fire sooner than anything known: the cron Worker's due hint counts it. */
+  changed: () => Promise<void> = async () => undefined,
 ): ScheduleClient {
   const sql = scheduleStatements(schema);
   // The cron library loads on first use: an edge bundle that never touches schedules (or
@@ -149,11 +151,14 @@ export function createScheduleClient(
       const { rows } = await db.query(sql.scheduleInsert, params(schedule, 'api', first));
       if (!rows[0])
         throw new TaskWorkerError('SCHEDULE_EXISTS', `A schedule named "${name}" already exists.`);
+      await changed();
       return scheduleFromRow(rows[0]);
     },
     async update(name, definition) {
       const { schedule, first } = await validated(name, definition);
-      return found(name, (await db.query(sql.scheduleUpdate, params(schedule, 'api', first))).rows);
+      const updated = found(name, (await db.query(sql.scheduleUpdate, params(schedule, 'api', first))).rows);
+      await changed();
+      return updated;
     },
     async pause(name) {
       return found(name, (await db.query(sql.scheduleSetPaused, [name, true, null])).rows);
@@ -162,10 +167,10 @@ export function createScheduleClient(
       const current = await get(name);
       if (!current) throw new ScheduleNotFoundError(name);
       const next = (await cron()).nextFireAfter(current.cron, current.timezone, now());
-      return found(
-        name,
-        (await db.query(sql.scheduleSetPaused, [name, false, next?.toISOString() ?? null])).rows,
-      );
+      const { rows } = await db.query(sql.scheduleSetPaused, [name, false, next?.toISOString() ?? null]);
+      const resumed = found(name, rows);
+      await changed();
+      return resumed;
     },
     async delete(name) {
       const { rows } = await db.query(sql.scheduleDelete, [name]);
@@ -182,6 +187,7 @@ export function createScheduleClient(
         const { rows } = await db.query(sql.scheduleUpsert, params(schedule, 'code', first));
         synced.push(scheduleFromRow(rows[0]!));
       }
+      if (synced.length > 0) await changed();
       return synced;
     },
   };

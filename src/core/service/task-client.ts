@@ -202,7 +202,7 @@ export function createTaskClient<R extends TaskRegistry = TaskRegistry>(
       return await waitForCompletion({ schema, notifier, getRow }, id, options);
     },
 
-    schedules: createScheduleClient(db, schema),
+    schedules: createScheduleClient(db, schema, undefined, markChange),
 
     async close() {
       if (config.ownsNotifier) await notifier?.close();
