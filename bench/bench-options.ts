@@ -12,6 +12,7 @@ export const WORKLOADS = [
   'enqueue-single',
   'enqueue-bulk',
   'claim-cost',
+  'limited-claim',
   'memory',
   'busy-memory',
   'fsync-limit',
@@ -45,6 +46,12 @@ export interface BenchSizes {
   claimBacklogs: number[];
   /** Claims timed per table size and repetition. */
   claims: number;
+  /** Due tasks of each queue of the limited-claim workload (one unlimited, three limited). */
+  limitedClaimTasks: number;
+  /** Claims timed per queue and batch size in limited-claim. */
+  limitedClaims: number;
+  /** Batch sizes (tasks per claim) of limited-claim. */
+  limitedClaimBatches: number[];
   /** Jobs each worker process drains in the memory workload. */
   memoryJobs: number;
   /** `sleep` jobs (200 ms each) each worker process runs, 50 at a time, in busy-memory. */
@@ -65,6 +72,9 @@ export const FULL_SIZES: BenchSizes = {
   bulkBatch: 1_000,
   claimBacklogs: [0, 100_000, 1_000_000],
   claims: 200,
+  limitedClaimTasks: 25_000,
+  limitedClaims: 150,
+  limitedClaimBatches: [1, 10, 100],
   memoryJobs: 2_000,
   busyJobs: 1_000,
   fsyncSamples: 400,
@@ -81,6 +91,9 @@ export const QUICK_SIZES: BenchSizes = {
   bulkBatch: 1_000,
   claimBacklogs: [0, 100_000],
   claims: 200,
+  limitedClaimTasks: 8_000,
+  limitedClaims: 50,
+  limitedClaimBatches: [1, 10, 100],
   memoryJobs: 2_000,
   busyJobs: 500,
   fsyncSamples: 200,

@@ -13,6 +13,7 @@ import { formatWorkerMemory } from './workloads/worker-memory.ts';
 import { formatBusyMemory } from './workloads/busy-memory.ts';
 import { formatFsyncLimit } from './workloads/fsync-limit.ts';
 import { formatIdle } from './workloads/idle.ts';
+import { formatLimitedClaim } from './workloads/limited-claim.ts';
 
 const path = process.argv[2] ?? '.cache/bench/latest.json';
 const file = JSON.parse(await readFile(path, 'utf8')) as ResultsFile;
@@ -30,6 +31,8 @@ for (const summary of file.summaries) {
 }
 if (file.claimCost)
   sections.push(`### Claim cost against a backlog\n\n${formatClaimCost(file.claimCost, 'markdown')}`);
+if (file.limitedClaim)
+  sections.push(`### Limited vs unlimited claims\n\n${formatLimitedClaim(file.limitedClaim, 'markdown')}`);
 if (file.memory) sections.push(`### Worker memory\n\n${formatWorkerMemory(file.memory, 'markdown')}`);
 if (file.busyMemory)
   sections.push(`### Worker memory, 50 busy jobs\n\n${formatBusyMemory(file.busyMemory, 'markdown')}`);

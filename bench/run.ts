@@ -23,6 +23,7 @@ import { busyMemoryWorkload, formatBusyMemory } from './workloads/busy-memory.ts
 import { claimCostWorkload, formatClaimCost } from './workloads/claim-cost.ts';
 import { formatFsyncLimit, fsyncLimitWorkload } from './workloads/fsync-limit.ts';
 import { formatIdle, idleWorkload } from './workloads/idle.ts';
+import { formatLimitedClaim, limitedClaimWorkload } from './workloads/limited-claim.ts';
 import type { SystemWorkloadSpec } from './workloads/system-workload.ts';
 import { formatWorkerMemory, workerMemoryWorkload } from './workloads/worker-memory.ts';
 import { SYSTEM_WORKLOAD_SPECS } from './workloads/system-workloads.ts';
@@ -44,7 +45,10 @@ function parse(): BenchOptions {
 }
 
 /** What the workloads other than the system workloads measured, and every system workload run. */
-type Outcome = Pick<ResultsFile, 'runs' | 'claimCost' | 'memory' | 'busyMemory' | 'fsyncLimit' | 'idle'>;
+type Outcome = Pick<
+  ResultsFile,
+  'runs' | 'claimCost' | 'limitedClaim' | 'memory' | 'busyMemory' | 'fsyncLimit' | 'idle'
+>;
 
 async function runSystemSpec(
   spec: SystemWorkloadSpec,
@@ -82,6 +86,9 @@ async function runWorkload(
   } else if (workload === 'claim-cost') {
     outcome.claimCost = await claimCostWorkload({ ...common, reps: options.reps });
     console.log(`\n${formatClaimCost(outcome.claimCost, 'text')}`);
+  } else if (workload === 'limited-claim') {
+    outcome.limitedClaim = await limitedClaimWorkload(common);
+    console.log(`\n${formatLimitedClaim(outcome.limitedClaim, 'text')}`);
   } else if (workload === 'memory') {
     outcome.memory = await workerMemoryWorkload({ ...common, systems });
     console.log(`\n${formatWorkerMemory(outcome.memory, 'text')}`);
@@ -139,6 +146,7 @@ function resultsFile(
       ];
     }),
     claimCost: outcome.claimCost,
+    limitedClaim: outcome.limitedClaim,
     memory: outcome.memory,
     busyMemory: outcome.busyMemory,
     fsyncLimit: outcome.fsyncLimit,

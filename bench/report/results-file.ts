@@ -10,6 +10,7 @@ import type { BusyMemoryResult } from '../workloads/busy-memory.ts';
 import type { ClaimCostResult } from '../workloads/claim-cost.ts';
 import type { FsyncLimitResult } from '../workloads/fsync-limit.ts';
 import type { IdleResult } from '../workloads/idle.ts';
+import type { LimitedClaimResult } from '../workloads/limited-claim.ts';
 import type { WorkerMemoryResult } from '../workloads/worker-memory.ts';
 import type { Conditions } from './machine-conditions.ts';
 import type { RunResult } from './run-result.ts';
@@ -33,6 +34,7 @@ export interface ResultsFile {
   runs: RunResult[];
   summaries: Array<{ workload: string; variants: VariantSummary[]; ratios: RatioSummary[] }>;
   claimCost: ClaimCostResult | undefined;
+  limitedClaim?: LimitedClaimResult | undefined;
   memory: WorkerMemoryResult[] | undefined;
   busyMemory?: BusyMemoryResult[] | undefined;
   fsyncLimit?: FsyncLimitResult | undefined;

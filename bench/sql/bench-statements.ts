@@ -131,3 +131,25 @@ select version() as version,
 export function explainAnalyze(statement: string): string {
   return `explain (analyze, format json) ${statement}`;
 }
+
+/**
+ * Fills queue $1 of an edge-task-worker `tasks` table for the limited-claim workload: $2 due
+ * tasks (created and due an hour ago, a millisecond apart). With $3 keys (null: none), task i
+ * has concurrency key `k<i mod $3>` and a per-key limit of 1, so any $3 consecutive tasks have
+ * distinct keys.
+ */
+export function limitedClaimFill(schema: string): string {
+  return `
+insert into ${benchSchema(schema)}.tasks (id, name, queue, created_at, run_at, concurrency_key, concurrency_key_limit)
+select $1::text || lpad(i::text, 12, '0'), 'bench.noop', $1::text,
+       now() - interval '1 hour' + make_interval(secs => i / 1000.0),
+       now() - interval '1 hour' + make_interval(secs => i / 1000.0),
+       case when $3::int is not null then 'k' || (i % $3::int) end,
+       case when $3::int is not null then 1 end
+from generate_series(1, $2::int) as i`;
+}
+
+/** Refreshes the planner statistics and visibility map of the tasks table after a fill. */
+export function tasksVacuumAnalyze(schema: string): string {
+  return `vacuum analyze ${benchSchema(schema)}.tasks`;
+}
