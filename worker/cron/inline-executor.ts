@@ -90,6 +90,11 @@ export interface InlineRunResult {
 /** What a finished slot leaves to write. */
 type Finished = { task: ClaimedTask; run: InlineRun };
 
+/** A run that did nothing (every count 0). */
+export function emptyRunResult(): InlineRunResult {
+  return { claimed: 0, completed: 0, failed: 0, retried: 0, lost: 0, putBack: 0, cutOff: 0, budgetFailed: 0 };
+}
+
 /** Claims and runs due tasks until none are left or the budget is spent. */
 export async function runDueTasks(options: InlineExecutorOptions): Promise<InlineRunResult> {
   const reserveMs = options.reserveMs ?? 2000;
@@ -103,16 +108,7 @@ export async function runDueTasks(options: InlineExecutorOptions): Promise<Inlin
   const sql = workerStatements(options.schema ?? DEFAULT_SCHEMA);
   const workerId = options.workerId ?? `inline:${crypto.randomUUID().slice(0, 8)}`;
   const now = () => options.now?.()?.toISOString() ?? null;
-  const result: InlineRunResult = {
-    claimed: 0,
-    completed: 0,
-    failed: 0,
-    retried: 0,
-    lost: 0,
-    putBack: 0,
-    cutOff: 0,
-    budgetFailed: 0,
-  };
+  const result = emptyRunResult();
   const claimContext = {
     db: options.db,
     sql,

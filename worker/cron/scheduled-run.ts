@@ -25,7 +25,12 @@ import {
 } from '../maintenance/maintainer.ts';
 import type { ScheduleDefinition } from '../../src/core/schedule.ts';
 import { createScheduleClient } from '../../src/core/service/schedule-client.ts';
-import { runDueTasks, type InlineExecutorOptions, type InlineRunResult } from './inline-executor.ts';
+import {
+  emptyRunResult,
+  runDueTasks,
+  type InlineExecutorOptions,
+  type InlineRunResult,
+} from './inline-executor.ts';
 import {
   databaseFromEnv,
   dueHintFromBindings,
@@ -75,17 +80,6 @@ export type ScheduledRunOptions = Omit<
   workerIdPrefix?: string;
 };
 
-const NOTHING_RUN: InlineRunResult = {
-  claimed: 0,
-  completed: 0,
-  failed: 0,
-  retried: 0,
-  lost: 0,
-  putBack: 0,
-  cutOff: 0,
-  budgetFailed: 0,
-};
-
 /** Reads the hint; undefined when unbound or unreachable (then the database is asked). */
 async function readHint(hint: DueHint | undefined): Promise<DueHintReading | undefined> {
   return hint ? await hint.read().catch(() => undefined) : undefined;
@@ -115,7 +109,7 @@ export async function runScheduled(
   const reading = await readHint(hint);
   const mustSync = options.schedules !== undefined && options.synced?.done !== true;
   if (!mustSync && hintSaysIdle(reading, started)) {
-    return { skipped: true, leading: false, swept: [], fired: [], executed: { ...NOTHING_RUN } };
+    return { skipped: true, leading: false, swept: [], fired: [], executed: emptyRunResult() };
   }
   const pending: Promise<unknown>[] = [];
   const publish = (events: TaskEvent[]) => {
@@ -148,7 +142,7 @@ export async function runScheduled(
         workerId,
         onLanded: (landed) => publish(landedTaskEvents(landed)),
       })
-    : { ...NOTHING_RUN };
+    : emptyRunResult();
   await maintainer.stop(); // hands the lease on when this run led
   await Promise.all(pending);
   if (hint && reading) await settleHint(hint, reading, tick, executed);

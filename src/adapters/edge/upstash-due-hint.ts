@@ -3,11 +3,10 @@
  * one INCR per marked change, one MGET per cron tick, one MSET per check. Edge-safe.
  * @module
  */
-import { Redis } from '@upstash/redis';
 import { dueHintKeys, type DueHint, type DueHintReading } from '../../core/due-hint.ts';
 import { DEFAULT_SCHEMA } from '../../core/schema-name.ts';
 import { withTimeout } from './timeout.ts';
-import type { UpstashConnection } from './upstash-notifier.ts';
+import { upstashRedis, type UpstashConnection } from './upstash-notifier.ts';
 
 export type UpstashDueHintOptions = UpstashConnection & {
   /** (default: task_worker) */
@@ -18,16 +17,7 @@ export type UpstashDueHintOptions = UpstashConnection & {
 
 /** The hint of `schema` in the Upstash database given. */
 export function createUpstashDueHint(options: UpstashDueHintOptions): DueHint {
-  const redis =
-    'redis' in options
-      ? options.redis
-      : new Redis({
-          url: options.url,
-          token: options.token,
-          enableTelemetry: false,
-          automaticDeserialization: false,
-          retry: { retries: 1, backoff: () => 100 },
-        });
+  const redis = upstashRedis(options, 1);
   const keys = dueHintKeys(options.schema ?? DEFAULT_SCHEMA);
   const timeoutMs = options.timeoutMs ?? 3000;
   const number = (value: unknown): number | null => {

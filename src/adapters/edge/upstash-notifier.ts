@@ -71,22 +71,28 @@ interface Settings {
 }
 
 /**
+ * The `@upstash/redis` client of a connection: the one given, or one built from URL and token
+ * with raw replies (no JSON parsing), no telemetry, and `retries` quick retries (100 ms doubling).
+ */
+export function upstashRedis(connection: UpstashConnection, retries: number): Redis {
+  if ('redis' in connection) return connection.redis;
+  return new Redis({
+    url: connection.url,
+    token: connection.token,
+    enableTelemetry: false,
+    automaticDeserialization: false,
+    retry: { retries, backoff: (attempt) => 100 * 2 ** attempt },
+  });
+}
+
+/**
  * A {@link Notifier} over Upstash Redis REST. Messages must be single lines (an event
  * stream is line-framed; JSON from `JSON.stringify` always is one).
  */
 export function createUpstashNotifier(options: UpstashNotifierOptions): Notifier {
-  const redis =
-    'redis' in options
-      ? options.redis
-      : new Redis({
-          url: options.url,
-          token: options.token,
-          enableTelemetry: false,
-          automaticDeserialization: false,
-          // A notification is a hint: two quick retries cover a blip; more would only delay
-          // the caller that is waiting for publish to return.
-          retry: { retries: 2, backoff: (attempt) => 100 * 2 ** attempt },
-        });
+  // A notification is a hint: two quick retries cover a blip; more would only delay the caller
+  // that is waiting for publish to return.
+  const redis = upstashRedis(options, 2);
   const settings: Settings = {
     heartbeatMs: options.heartbeatMs ?? 30_000,
     probeTimeoutMs: options.probeTimeoutMs ?? 5_000,
