@@ -6,6 +6,7 @@ import { TaskWorkerError } from '../../src/core/errors.ts';
 import { devCommand } from './commands/dev.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { runCommand } from './commands/run.ts';
+import { statusCommand } from './commands/status.ts';
 import { sweepCommand } from './commands/sweep.ts';
 import type { Command } from './command.ts';
 
@@ -15,6 +16,7 @@ const commands: Record<string, Command> = {
   run: runCommand,
   migrate: migrateCommand,
   sweep: sweepCommand,
+  status: statusCommand,
   dev: devCommand,
 };
 
