@@ -12,7 +12,7 @@ import type { WorkerStatements } from '../../src/core/sql/worker-statements.ts';
 import { withDatabaseWait } from './database-wait.ts';
 import { syncDeclaredSchedules } from './schedule-sync.ts';
 import type { Executor } from './executor.ts';
-import type { Logger } from './logger.ts';
+import { silentLogger, type Logger } from './logger.ts';
 
 export interface StartUpOptions {
   db: Database;
@@ -71,6 +71,7 @@ export async function startUp(options: StartUpOptions): Promise<StartedUp> {
     await analyzed;
     return await abandon(error);
   });
-  if (logger) await syncDeclaredSchedules({ db, schema, declared: executor.declaredSchedules, logger });
+  const log = logger ?? silentLogger;
+  await syncDeclaredSchedules({ db, schema, declared: executor.declaredSchedules, logger: log });
   return { taskNames, analyzed };
 }
