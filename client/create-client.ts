@@ -43,6 +43,12 @@ export interface ClientOptions {
   dueHint?: DueHint | false;
   /** Hands publishes to the platform, e.g. `ctx.waitUntil.bind(ctx)` (default: awaited). */
   waitUntil?: TaskClientConfig['waitUntil'];
+  /**
+   * OpenTelemetry: `import * as otel from '@opentelemetry/api'`, passed as `tracing: otel`, traces
+   * each create and stores its context with the task (default: the package when it can be
+   * imported at run time, which edge bundles cannot: pass it there; `false`: off).
+   */
+  tracing?: TaskClientConfig['tracing'];
 }
 
 /** Environment variables `createClient.fromEnv` reads (Workers bindings or `process.env`). */
@@ -100,7 +106,7 @@ function create<R extends TaskRegistry = TaskRegistry>(options: ClientOptions): 
 
 function fromEnv<R extends TaskRegistry = TaskRegistry>(
   env?: ClientEnv,
-  extra: Pick<ClientOptions, 'waitUntil' | 'maxPayloadBytes'> = {},
+  extra: Pick<ClientOptions, 'waitUntil' | 'maxPayloadBytes' | 'tracing'> = {},
 ): TaskClient<R> {
   const source = env ?? (globalThis as { process?: { env?: ClientEnv } }).process?.env ?? {};
   const text = (key: string): string | undefined => {

@@ -75,6 +75,7 @@ describe('createTask through the real neon() client', () => {
         'started_at',
         'status',
         'timeout',
+        'trace_context',
         'unique_key',
         'unique_mode',
         'updated_at',

@@ -21,6 +21,7 @@ import type { Executor, Outcome } from '../worker/container/executor.ts';
 import { LeaseKeeper } from '../worker/container/lease-keeper.ts';
 import { createLogger, type Logger } from '../worker/container/logger.ts';
 import { runWorker } from '../worker/container/run-worker.ts';
+import { combineObservers } from '../worker/container/worker-observer.ts';
 import { RunningTasks } from '../worker/container/running-tasks.ts';
 import { TaskEventPublisher } from '../worker/container/task-event-publisher.ts';
 import { emptyWorkerStats } from '../worker/container/worker-stats.ts';
@@ -54,6 +55,8 @@ async function lostClaim(workerId: string): Promise<ClaimedTask> {
       priority: row.priority,
       timeout: row.timeout,
       token: row.lease_token,
+      traceContext: row.trace_context,
+      waitedMs: Number(row.waited_ms),
     };
   } finally {
     session.release();
@@ -193,6 +196,7 @@ describe('running tasks of one worker', () => {
       logger,
       stats: emptyWorkerStats(),
       onFinished: () => undefined,
+      observer: combineObservers([], logger),
     });
     const task = {
       id: 'x1',
@@ -202,7 +206,14 @@ describe('running tasks of one worker', () => {
       attempt: 1,
       queue: 'default',
     };
-    const old: ClaimedTask = { ...task, priority: 0, timeout: null, token: 'token-old' };
+    const old: ClaimedTask = {
+      ...task,
+      priority: 0,
+      timeout: null,
+      token: 'token-old',
+      traceContext: null,
+      waitedMs: 0,
+    };
     const current: ClaimedTask = { ...old, token: 'token-new' };
     running.start(old);
     running.start(current);

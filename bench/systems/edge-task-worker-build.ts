@@ -29,6 +29,7 @@ export interface EdgeTaskWorkerBuild {
   createPgDatabase: NodeModule['createPgDatabase'];
   runWorker: WorkerModule['runWorker'];
   silentLogger: WorkerModule['silentLogger'];
+  createMetricsRegistry: WorkerModule['createMetricsRegistry'];
   migrate: MigrateModule['migrate'];
   createPostgresNotifier: PostgresNotifierModule['createPostgresNotifier'];
   createRedisNotifier: RedisNotifierModule['createRedisNotifier'];
@@ -65,6 +66,7 @@ async function load(): Promise<EdgeTaskWorkerBuild> {
     createPgDatabase: node.createPgDatabase,
     runWorker: worker.runWorker,
     silentLogger: worker.silentLogger,
+    createMetricsRegistry: worker.createMetricsRegistry,
     migrate: migrations.migrate,
     createPostgresNotifier: postgresNotifier.createPostgresNotifier,
     createRedisNotifier: redisNotifier.createRedisNotifier,

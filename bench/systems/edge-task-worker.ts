@@ -20,6 +20,7 @@ import type {
   SystemDefinition,
 } from './queue-system.ts';
 import { loadEdgeTaskWorkerBuild, type EdgeTaskWorkerBuild } from './edge-task-worker-build.ts';
+import { exportedSpans, observabilityApi } from '../observability-sdk.ts';
 
 /** The tasks module the worker threads load (`bench.noop`, `bench.stamp`). */
 export const BENCH_TASKS_PATH = fileURLToPath(new URL('../fixtures/bench-tasks.js', import.meta.url));
@@ -32,6 +33,8 @@ interface WorkerSettings {
   notifier: NotifierKind;
   /** `none` runs handlers on the worker's main thread (opt-in; default `thread`). */
   isolation?: 'thread' | 'none';
+  /** Prometheus metrics and OpenTelemetry tracing on (bench/observability-sdk.ts). */
+  observed?: boolean;
 }
 
 // A short poll only matters when a claim comes back short; a full batch is followed by the next
@@ -41,6 +44,12 @@ const DRAIN_POLL_MS = 100;
 const WORKER_SETTINGS: Record<string, WorkerSettings> = {
   default: { concurrency: 10, pollInterval: DRAIN_POLL_MS, notifier: 'none' },
   best: { concurrency: 50, pollInterval: DRAIN_POLL_MS, notifier: 'none', isolation: 'none' },
+  // The same two with metrics and tracing on: what observability costs a drain.
+  'default-observed': { concurrency: 10, pollInterval: DRAIN_POLL_MS, notifier: 'none', observed: true },
+  'best-observed': {
+    ...{ concurrency: 50, pollInterval: DRAIN_POLL_MS, notifier: 'none', isolation: 'none' },
+    observed: true,
+  },
   concurrency1: { concurrency: 1, pollInterval: DRAIN_POLL_MS, notifier: 'none' },
   'concurrency1-none': { concurrency: 1, pollInterval: DRAIN_POLL_MS, notifier: 'none', isolation: 'none' },
   // Latency: the default mode's worker, idle, woken by a notification or a poll.
@@ -61,6 +70,10 @@ export const edgeTaskWorker: SystemDefinition = {
       default:
         'runWorker: concurrency 10 (execution threads started on demand), pollInterval 100 ms, no notifier, other options default',
       best: 'runWorker: isolation none (handlers on the main thread), concurrency 50, pollInterval 100 ms, no notifier',
+      'default-observed':
+        'default, with a metrics registry (rendered every second) and OpenTelemetry tracing (BatchSpanProcessor); tasks created traced',
+      'best-observed':
+        'best, with a metrics registry (rendered every second) and OpenTelemetry tracing (BatchSpanProcessor); tasks created traced',
     },
     'drain-c1': {
       concurrency1: 'runWorker: concurrency 1 (one execution thread), pollInterval 100 ms, no notifier',
@@ -134,7 +147,13 @@ function createEdgeTaskWorker(environment: BenchEnvironment, mode: string, schem
         applicationName: 'bench-client',
       });
       const notifier = notifierFor(build, clientNotifierKind, environment, 'bench-client');
-      side = { build, db, notifier, client: build.createTaskClient({ database: db, schema, notifier }) };
+      const tracing = worker?.observed ? observabilityApi() : false;
+      side = {
+        build,
+        db,
+        notifier,
+        client: build.createTaskClient({ database: db, schema, notifier, tracing }),
+      };
       if (fresh) await build.migrate(db, { schema });
     },
     async close({ keep = false } = {}) {
@@ -170,6 +189,11 @@ function createEdgeTaskWorker(environment: BenchEnvironment, mode: string, schem
         onStamp?.(i, startedAt);
       };
       const notifier = notifierFor(build, worker.notifier, environment, 'bench-worker');
+      const registry = worker.observed ? build.createMetricsRegistry() : undefined;
+      const spansAtStart = exportedSpans.count;
+      // A scrape a second renders the registry (without the queue gauges' query, as a worker
+      // started with --no-queue-metrics: its cost is the database's, once per cache period).
+      const scrape = registry ? setInterval(() => void registry.render(), 1000) : undefined;
       const handle = await build.runWorker({
         tasks: BENCH_TASKS_PATH,
         databaseUrl: environment.databaseUrl,
@@ -179,10 +203,17 @@ function createEdgeTaskWorker(environment: BenchEnvironment, mode: string, schem
         notifier,
         logger: build.silentLogger,
         isolation: worker.isolation,
+        metrics: registry ? { registry, queueStats: false } : undefined,
+        tracing: worker.observed ? observabilityApi() : false,
       });
       return {
         async stop() {
+          clearInterval(scrape);
           await handle.stop({ grace: 5 });
+          // The worker flushes the SDK at stop: an observed drain that exported nothing measured nothing.
+          if (worker.observed && exportedSpans.count === spansAtStart) {
+            throw new Error('an observed drain exported no spans: tracing was not on');
+          }
           stamps.close();
           await notifier?.close();
         },

@@ -28,6 +28,12 @@ export interface TaskContext<K extends Record<string, unknown> = Record<string, 
   readonly name: string;
   /** 1 on the first run, 2 on the first retry, ... (the fencing token). */
   readonly attempt: number;
+  /**
+   * The W3C `traceparent` of this run's span when the worker traces (OpenTelemetry), else
+   * undefined: start your own spans as its children, e.g. in a thread with
+   * `propagation.extract(ROOT_CONTEXT, { traceparent: ctx.traceparent })` as their context.
+   */
+  readonly traceparent?: string;
   /** Stores a JSON progress value on the task (visible as `task.progress`). */
   progress(value: JsonValue): Promise<void>;
 }

@@ -7,6 +7,8 @@ import { Hono } from 'hono';
 import { createTaskClient, type TaskClient } from '../core/service/task-client.ts';
 import type { Database } from '../core/database.ts';
 import { ConfigError } from '../core/errors.ts';
+import type { Notifier } from '../core/notifier.ts';
+import { toLogger, type AnyLogger, type Logger } from '../core/logger.ts';
 import { DEFAULT_SCHEMA } from '../core/schema-name.ts';
 import { taskQueryStatements } from '../core/sql/task-query-statements.ts';
 import { bearerAuth, requestThrottle } from './auth.ts';
@@ -22,14 +24,16 @@ import { hostGuard, hostMatcher, type AllowedHosts } from './host-guard.ts';
 import { routeFallback } from './route-fallback.ts';
 import { registerHealthRoutes } from './routes-health.ts';
 import { registerListRoutes } from './routes-list.ts';
+import { checkMetricsOptions, registerMetricsRoutes, type MetricsAppOptions } from './routes-metrics.ts';
 import { registerRedriveRoutes } from './routes-redrive.ts';
 import { registerScheduleRoutes } from './routes-schedules.ts';
-import { registerStatsRoutes } from './routes-stats.ts';
+import { registerStatsRoutes, type StatsAppOptions } from './routes-stats.ts';
 import { registerTaskRoutes } from './routes-tasks.ts';
+import { countTaskWrites } from './task-counters.ts';
 import { originSet, writeGuard } from './write-guard.ts';
 
 /** Options of {@link createApp}. */
-export interface AppOptions {
+export interface AppOptions extends MetricsAppOptions, StatsAppOptions {
   /** The database driver (Neon HTTP on the edge, node-postgres in a container). */
   database: Database;
   /**
@@ -58,6 +62,12 @@ export interface AppOptions {
    * health checks, with the request (default: `console.error`).
    */
   onError?: ErrorLogger;
+  /**
+   * Your logger, pino or any with pino's debug/info/warn/error and child (a child with
+   * `component: 'http'` is used), or the project's `createLogger()`: `onError`'s default then
+   * writes one `request_failed` line (method, path, error, stack) to it instead of `console.error`.
+   */
+  logger?: AnyLogger;
   /**
    * Back-off for wrong credentials (bearer tokens on every route, dashboard logins), per client:
    * after `maxFailures` (5) failures in a row, 429 `TOO_MANY_ATTEMPTS` with `Retry-After` for
@@ -97,6 +107,14 @@ export interface AppOptions {
    * offered without authentication.
    */
   run?: (request: Request) => Promise<Response>;
+  /**
+   * Feeds the dashboard's live pages: they update over server-sent events as this notifier's
+   * task events arrive (use the client's notifier). Without one they poll every few seconds;
+   * leave it out where the app lives for one request (a Cloudflare Worker's `fetch`).
+   */
+  notifier?: Notifier;
+  /** Most dashboard event streams open at once; more are answered 503 and poll (default: 20). */
+  maxDashboardStreams?: number;
 }
 
 const DEFAULT_MAX_WAIT_SECONDS = 60;
@@ -104,6 +122,16 @@ const DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024;
 
 function defaultLogger(error: unknown, request: Request): void {
   console.error(`edge-task-worker: ${request.method} ${new URL(request.url).pathname} failed:`, error);
+}
+
+/** `onError` as one `request_failed` line of `logger` (the path, never the query string). */
+function errorLogLine(logger: Logger): ErrorLogger {
+  return (error, request) => {
+    const { method } = request;
+    const path = new URL(request.url).pathname;
+    const stack = error instanceof Error ? error.stack : undefined;
+    logger.log('error', 'request_failed', { method, path, error: String(error), stack });
+  };
 }
 
 function checkOptions(options: AppOptions): {
@@ -162,6 +190,7 @@ function checkOptions(options: AppOptions): {
  * | `POST /tasks/redrive` (`{ name?, queue?, errorType?, from?, to?, limit?, dryRun? }`) | 200 `{ matched, redriven, skipped, taskIds, skippedTaskIds, dryRun }` | 400 `INVALID_JSON`, `INVALID_BODY`, `INVALID_OPTIONS`, `INVALID_NAME`, `INVALID_QUEUE`, `INVALID_ERROR_TYPE`, `INVALID_TIME_RANGE`, `INVALID_LIMIT`; 409 `UNIQUE_KEY_CONFLICT`; 413 |
  * | `GET /failures?name=&queue=&errorType=&from=&to=&limit=` | 200 `{ reasons }`: `FAILED` tasks by error type, biggest first | 400 as above |
  * | `GET /stats` | 200 `{ counts, totals, throughput }` | |
+ * | `GET /metrics` (API or metrics token) | 200 Prometheus text: see routes-metrics.ts | |
  * | `GET /schedules` | 200 `{ schedules }` by name, each with `nextFireAt` | |
  * | `POST /schedules` (`{ name, cron, task, timezone?, args?, kwargs?, options?, misfire?, ... }`) | 201 schedule | 400 `INVALID_JSON`, `INVALID_BODY`, `INVALID_SCHEDULE`, a task validation code; 409 `SCHEDULE_EXISTS`; 413 |
  * | `GET /schedules/:name` | 200 schedule | 404 `SCHEDULE_NOT_FOUND` |
@@ -214,8 +243,10 @@ export function createApp(options: AppOptions): Hono {
   const { database } = options;
   const schema = options.schema ?? DEFAULT_SCHEMA;
   const statements = taskQueryStatements(schema);
-  const client = options.client ?? createTaskClient({ database, schema });
-  const log = options.onError ?? defaultLogger;
+  const metrics = checkMetricsOptions(options);
+  const client = countTaskWrites(options.client ?? createTaskClient({ database, schema }), metrics.registry);
+  const log =
+    options.onError ?? (options.logger ? errorLogLine(toLogger(options.logger, 'http')) : defaultLogger);
 
   const app = new Hono();
   // Hono runs handlers in registration order. Without a token, the Host check comes first: it
@@ -225,13 +256,25 @@ export function createApp(options: AppOptions): Hono {
   registerHealthRoutes(app, { database, statements, log });
   // Before the bearer middleware too: browsers log in to the dashboard with a cookie. The
   // dashboard answers every /dashboard request itself, so the write check below is the API's.
-  registerDashboardRoutes(app, { client, database, statements, apiToken, throttle });
+  registerDashboardRoutes(app, {
+    client,
+    database,
+    statements,
+    apiToken,
+    throttle,
+    schema,
+    notifier: options.notifier,
+    maxStreams: options.maxDashboardStreams,
+    onError: log,
+  });
+  // Before the bearer middleware as well: it also takes the metrics token.
+  registerMetricsRoutes(app, { ...metrics, database, schema, apiToken, throttle, log });
   if (open) app.use('*', writeGuard(allowedOrigins));
   else app.use('*', bearerAuth(apiToken, throttle));
   registerTaskRoutes(app, { client, maxWaitSeconds, maxBodyBytes });
   registerRedriveRoutes(app, { client });
   registerListRoutes(app, { database, statements });
-  registerStatsRoutes(app, { database, statements });
+  registerStatsRoutes(app, { database, statements, cacheSeconds: options.statsCacheSeconds });
   registerScheduleRoutes(app, { schedules: client.schedules, maxBodyBytes });
   const { run } = options;
   // Every method: the run endpoint answers 405 itself (HEAD included, which Hono maps to GET).

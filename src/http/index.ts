@@ -17,10 +17,17 @@
  */
 export { createApp, type AppOptions } from './create-app.ts';
 export { HttpError, type ErrorBody, type ErrorLogger } from './error-response.ts';
+export type { AnyLogger, PinoLikeLogger } from '../core/logger.ts';
 export { MAX_JSON_DEPTH } from './json-body.ts';
 export { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, type TaskListJson } from './routes-list.ts';
 export type { StatsJson, StatusCounts, Throughput } from './routes-stats.ts';
 export { taskToJson, type TaskJson } from './task-json.ts';
 export { scheduleToJson, type ScheduleJson } from './schedule-json.ts';
 export { createAuthThrottle, type AuthThrottle, type AuthThrottleOptions } from './auth-throttle.ts';
+export {
+  createMetricsRegistry,
+  type MetricsRegistry,
+  type MetricsRegistryOptions,
+} from '../core/metrics/metrics-registry.ts';
+export { OVERFLOW_LABEL_VALUE } from '../core/metrics/metric-family.ts';
 export type { AllowedHosts } from './host-guard.ts';

@@ -1,9 +1,14 @@
 /**
- * `GET /stats`: task counts per queue and status, and recent throughput.
+ * `GET /stats`: task counts per queue and status, and recent throughput. One pass over the
+ * whole table (taskStats: ~0.3-0.5 s at 1M rows), so requests that arrive while it runs share
+ * it, and `statsCacheSeconds` reuses its answer for a while (src/core/metrics/cached-value.ts,
+ * as the queue gauges of `/metrics` do).
  * @module
  */
 import type { Hono } from 'hono';
-import type { Database } from '../core/database.ts';
+import type { Database, Row } from '../core/database.ts';
+import { ConfigError } from '../core/errors.ts';
+import { cachedValue } from '../core/metrics/cached-value.ts';
 import type { TaskQueryStatements } from '../core/sql/task-query-statements.ts';
 import { TASK_STATUSES, type TaskStatus } from '../core/task.ts';
 
@@ -58,13 +63,32 @@ function throughputOf(recent: Record<FinalStatus, Recent>): Throughput {
   };
 }
 
-/** Registers `GET /stats` on `app`. */
+/** The option of `createApp` this route reads. */
+export interface StatsAppOptions {
+  /**
+   * Seconds one answer of `GET /stats` is reused (default: 0: every request counts anew, but
+   * requests that arrive while a count runs share it). With a big table and many dashboards or
+   * pollers, a few seconds keep the full-table count from running once per request.
+   */
+  statsCacheSeconds?: number;
+}
+
+/**
+ * Registers `GET /stats` on `app`.
+ * @throws ConfigError for a `statsCacheSeconds` that is not 0 or more.
+ */
 export function registerStatsRoutes(
   app: Hono,
-  config: { database: Database; statements: TaskQueryStatements },
+  config: { database: Database; statements: TaskQueryStatements; cacheSeconds?: number },
 ): void {
+  const seconds = config.cacheSeconds ?? 0;
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) {
+    throw new ConfigError(`statsCacheSeconds must be 0 or more seconds, got ${String(seconds)}.`);
+  }
+  const cache = cachedValue<Row[]>(seconds * 1000);
+  const load = async () => (await config.database.query(config.statements.taskStats)).rows;
   app.get('/stats', async (c) => {
-    const { rows } = await config.database.query(config.statements.taskStats);
+    const rows = await cache.get(load);
     // Queue names are user input: `__proto__` is a valid one, and on a plain object
     // `counts[queue] ??= ...` would then write into Object.prototype.
     const counts = Object.create(null) as Record<string, StatusCounts>;

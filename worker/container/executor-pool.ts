@@ -21,7 +21,7 @@
 import { availableParallelism } from 'node:os';
 import { ConfigError } from '../../src/core/errors.ts';
 import type { Executor, ExecutorOptions, Outcome } from './executor.ts';
-import { encodeBatch, type ThreadResult, type ThreadTask } from './thread-protocol.ts';
+import { encodeBatch, threadTask, type ThreadResult, type ThreadTask } from './thread-protocol.ts';
 import { batchDepth, topUpSize } from './thread-batching.ts';
 import { BLOCKED_MS, threadsToStart } from './thread-growth.ts';
 import { settleResults, takeReleased } from './thread-results.ts';
@@ -187,15 +187,8 @@ export class ExecutorPool implements Executor {
       const wasIdle = slot.runs.length === 0;
       slot.lastActive = now;
       slot.runs.push(...batch);
-      // Only the fields a thread needs (callers may pass a richer task object).
-      const tasks: ThreadTask[] = batch.map(({ task }) => ({
-        id: task.id,
-        name: task.name,
-        argsJson: task.argsJson,
-        kwargsJson: task.kwargsJson,
-        attempt: task.attempt,
-        token: task.token,
-      }));
+      const trace = this.options.runTrace;
+      const tasks = batch.map(({ task }) => threadTask(task, trace?.traceparent(task.token)));
       slot.thread.postMessage({ type: 'run', tasks: encodeBatch(tasks) });
       if (wasIdle) this.startHead(slot);
       else this.armRelease(slot);

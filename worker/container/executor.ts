@@ -30,6 +30,16 @@ export interface ExecutorOptions {
   onThreadReady?: (threads: number) => void;
   /** Called when an idle execution thread was stopped: how many are left. */
   onThreadRetired?: (threads: number) => void;
+  /** The runs' spans, when the worker traces (tracing-observer.ts). */
+  runTrace?: RunTrace;
+}
+
+/** What an executor hands a traced run's handler; keyed by the run's lease token. */
+export interface RunTrace {
+  /** The W3C `traceparent` of the run's span (the handler's `ctx.traceparent`), if it has one. */
+  traceparent(token: string): string | undefined;
+  /** Calls `fn` with the run's span as the active OpenTelemetry context (handlers in process). */
+  within<T>(token: string, fn: () => T): T;
 }
 
 export interface Executor {

@@ -60,10 +60,14 @@ export class InProcessExecutor implements Executor {
           finish({ ok: false, error, duration: (performance.now() - started) / 1000, timedOut: true });
         }, timeoutSeconds * 1000);
       }
-      void runHandler(this.registry, task, {
-        signal: controller.signal,
-        onProgress: (json) => this.options.onProgress?.(task.token, json),
-      }).then(finish);
+      const trace = this.options.runTrace;
+      const run = () =>
+        runHandler(this.registry, trace ? { ...task, traceparent: trace.traceparent(task.token) } : task, {
+          signal: controller.signal,
+          onProgress: (json) => this.options.onProgress?.(task.token, json),
+        });
+      // Traced: the handler runs with the run's span active, so the spans it makes are its children.
+      void (trace ? trace.within(task.token, run) : run()).then(finish);
     });
   }
 

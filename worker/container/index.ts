@@ -4,4 +4,20 @@
  * @module
  */
 export { runWorker, type WorkerHandle, type WorkerOptions, type WorkerStats } from './run-worker.ts';
-export { createLogger, silentLogger, type Logger, type LoggerOptions, type LogLevel } from './logger.ts';
+export type { WorkerMetricsOptions } from './worker-metrics.ts';
+export { startMetricsServer, type MetricsServer, type MetricsServerOptions } from './metrics-server.ts';
+export {
+  createMetricsRegistry,
+  type MetricsRegistry,
+  type MetricsRegistryOptions,
+} from '../../src/core/metrics/metrics-registry.ts';
+export {
+  createLogger,
+  silentLogger,
+  type AnyLogger,
+  type LogFields,
+  type Logger,
+  type LoggerOptions,
+  type LogLevel,
+  type PinoLikeLogger,
+} from './logger.ts';

@@ -36,6 +36,8 @@ export interface ProducerOptions {
   listening?: () => boolean;
   /** A claim found nothing: what woke the producer is not due yet (or another worker took it). */
   onEmptyClaim?: () => void;
+  /** Every claim's tasks (none when nothing was due), for the worker's observers. */
+  onClaimed?: (tasks: readonly ClaimedTask[]) => void;
 }
 
 const PREFETCH_HORIZON_MS = 100;
@@ -126,9 +128,9 @@ export class Producer {
     while (this.buffer.length > 0 && this.o.freeSlots() > 0) this.o.dispatch(this.buffer.shift()!);
   }
 
-  private claim(limit: number): Promise<ClaimResult> {
+  private async claim(limit: number): Promise<ClaimResult> {
     const { db, sql, workerId, options, now } = this.o;
-    return claimTasksWithLimits(
+    const result = await claimTasksWithLimits(
       {
         db,
         sql,
@@ -140,6 +142,8 @@ export class Producer {
       },
       limit,
     );
+    this.o.onClaimed?.(result.tasks);
+    return result;
   }
 
   private async run(): Promise<void> {

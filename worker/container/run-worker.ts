@@ -18,22 +18,24 @@ import type { Database } from '../../src/core/database.ts';
 import { ConfigError } from '../../src/core/errors.ts';
 import { landedTaskEvents } from '../../src/core/execution/write-back.ts';
 import { workerStatements, type WorkerStatements } from '../../src/core/sql/worker-statements.ts';
-import { createMaintainer, type Maintainer, type MaintenancePlan } from '../maintenance/maintainer.ts';
 import type { DueHint } from '../../src/core/due-hint.ts';
-import { cancelledRuns, type CancelledRuns } from './cancelled-runs.ts';
+import type { CancelledRuns } from './cancelled-runs.ts';
+import type { Maintainer } from '../maintenance/maintainer.ts';
 import { Completer } from './completer.ts';
 import type { Executor, ExecutorOptions } from './executor.ts';
 import { ExecutorPool } from './executor-pool.ts';
 import { InProcessExecutor } from './in-process-executor.ts';
-import { LeaseKeeper } from './lease-keeper.ts';
+import { createLeaseKeeping } from './lease-keeping.ts';
 import { tasksModuleUrl } from './load-tasks.ts';
-import { createLogger, type Logger } from './logger.ts';
-import { maintenanceLog } from './maintenance-log.ts';
+import { createLogger, toLogger, type Logger } from './logger.ts';
 import { Producer } from './producer.ts';
 import { createPutBack } from './put-back.ts';
 import { RunningTasks } from './running-tasks.ts';
 import { TaskEventPublisher } from './task-event-publisher.ts';
 import { subscribeWakeUps } from './wake-up-subscriptions.ts';
+import { createWorkerMaintainer } from './worker-maintainer.ts';
+import { workerObservation } from './worker-observation.ts';
+import type { WorkerObserver } from './worker-observer.ts';
 import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './worker-options.ts';
 import { createShutdown, type Shutdown } from './worker-shutdown.ts';
 import { startUp } from './worker-startup.ts';
@@ -66,6 +68,10 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
   const sql = workerStatements(schema);
   const now = () => options.now?.()?.toISOString() ?? null;
   const stats = emptyWorkerStats();
+  const { observer, runTrace, stopped } = await workerObservation(input, {
+    ...{ db, schema, workerId, logger, concurrency: options.concurrency, running: () => stats.running },
+    ...{ executor: () => executor, listening: () => listen.on },
+  });
   const publisher = new TaskEventPublisher({ notifier: input.notifier, schema, logger });
   // What most parts need: the database, its statements, who this worker is, the clock, the log.
   const context = { db, sql, workerId, now, logger };
@@ -76,6 +82,7 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
     logger,
     onSlotFree: () => producer.slotFreed(),
     onProgress: progressSaver({ ...context, run: (token) => running.byToken(token) }),
+    runTrace,
   });
   const registered = () => taskNames;
   // A retry is due after its back-off: the maintainer plans when, cron runs look again.
@@ -83,9 +90,9 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
     maintainer.poke();
     void changed();
   };
-  const completer = createCompleter({ ...context, options, stats, publisher, registered, retried });
+  const completer = createCompleter({ ...context, options, stats, publisher, registered, retried, observer });
   const running = new RunningTasks({
-    ...{ executor, completer, publisher, logger, stats },
+    ...{ executor, completer, publisher, logger, stats, observer },
     onFinished: (duration) => producer.recordDuration(duration),
   });
   const producer = new Producer({
@@ -100,31 +107,54 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
     onEmptyClaim: () => {
       if (listen.on) maintainer.poke();
     },
+    onClaimed: observer.claimed,
   });
-  const cancels = cancelledRuns({
-    ...{ db, schema, running, logger },
-    held: () => [...running.owned(), ...producer.buffered()],
-  });
-  const leaseKeeper = createLeaseKeeper({ ...context, lease: options.lease, running, producer, cancels });
+  const keeping = { ...context, schema, lease: options.lease, running, producer };
+  const { cancels, leaseKeeper } = createLeaseKeeping(keeping);
   // Whether notifications reach this worker: then idle sleeps are long (see maintainer.ts).
   const listen = { on: false };
   const maintainer = createWorkerMaintainer({
-    ...{ db, workerId, options, logger, publisher, listen },
+    ...{ db, workerId, options, logger, publisher, listen, observer },
     idle: () => executor.freeSlots === options.concurrency,
     onRequeued: () => void changed(),
     wake: () => producer.wake(),
   });
 
-  const close = () => executor.close().then(closeDatabase);
   const { waitForDatabase, signal } = options;
   const { taskNames, analyzed } = await startUp({
-    ...{ db, sql, schema, executor, close, logger, waitForDatabase, signal },
+    ...{ db, sql, schema, executor, logger, waitForDatabase, signal },
+    close: () => executor.close().then(closeDatabase),
   });
   leaseKeeper.start();
   maintainer.start();
   producer.start();
-  const unsubscribe = await subscribeWakeUps({
-    ...{ notifier: input.notifier, schema, queues: options.queues, logger },
+  const wakeUpParts = { logger, producer, cancels, maintainer, listen };
+  const unsubscribe = await listenForWakeUps(input, options, wakeUpParts);
+  logger.log('info', 'worker_started', startedFields(workerId, options, input, taskNames));
+
+  const shutdown = createShutdown({
+    ...{ workerId, logger, stats, producer, running, leaseKeeper, maintainer, unsubscribe },
+    ...{ putBack, completer, analyzed, publisher, executor, closeDatabase },
+  });
+  void shutdown.stopped.then(stopped);
+  return workerHandle({ workerId, taskNames, stats, shutdown, grace: options.grace });
+}
+
+/** Subscribes to the notifier: wake-ups for the producer, cancellations, whether it listens. */
+function listenForWakeUps(
+  input: WorkerOptions,
+  options: ResolvedWorkerOptions,
+  parts: {
+    logger: Logger;
+    producer: Producer;
+    cancels: CancelledRuns;
+    maintainer: Maintainer;
+    listen: { on: boolean };
+  },
+): Promise<() => Promise<void>> {
+  const { producer, cancels, maintainer, listen } = parts;
+  return subscribeWakeUps({
+    ...{ notifier: input.notifier, schema: options.schema, queues: options.queues, logger: parts.logger },
     wake: () => producer.wake(),
     onCancelled: (taskId) => void cancels.heard(taskId),
     onListening: (now) => {
@@ -132,13 +162,6 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
       listen.on = now;
     },
   });
-  logger.log('info', 'worker_started', startedFields(workerId, options, input, taskNames));
-
-  const shutdown = createShutdown({
-    ...{ workerId, logger, stats, producer, running, leaseKeeper, maintainer, unsubscribe },
-    ...{ putBack, completer, analyzed, publisher, executor, closeDatabase },
-  });
-  return workerHandle({ workerId, taskNames, stats, shutdown, grace: options.grace });
 }
 
 /** The options resolved, the log, the worker's id and its database (and how to close it). */
@@ -146,7 +169,7 @@ function workerBasics(input: WorkerOptions) {
   const options = resolveWorkerOptions(input);
   if (!input.database && !input.databaseUrl)
     throw new ConfigError('runWorker needs database or databaseUrl.');
-  const logger: Logger = input.logger ?? createLogger();
+  const logger: Logger = input.logger ? toLogger(input.logger, 'worker') : createLogger();
   const workerId = input.workerId ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 6)}`;
   const db: Database = input.database ?? createPgDatabase(poolOptions(input.databaseUrl, workerId));
   const closeDatabase = () => (input.database ? Promise.resolve() : db.close());
@@ -170,100 +193,6 @@ function workerHandle(parts: {
     stats: () => ({ ...stats }),
     stop: (stopOptions = {}) => shutdown.stop(stopOptions.grace ?? grace),
     kill: () => shutdown.kill(),
-  };
-}
-
-/** The lease keeper: extends the leases of running and buffered tasks, aborts the lost ones. */
-function createLeaseKeeper(context: {
-  db: Database;
-  sql: WorkerStatements;
-  workerId: string;
-  now: () => string | null;
-  logger: Logger;
-  lease: number;
-  running: RunningTasks;
-  producer: Producer;
-  cancels: CancelledRuns;
-}): LeaseKeeper {
-  const { running, producer, logger, cancels } = context;
-  return new LeaseKeeper({
-    db: context.db,
-    sql: context.sql,
-    workerId: context.workerId,
-    now: context.now,
-    lease: context.lease,
-    owned: () => [...running.owned(), ...producer.buffered()],
-    // Cancelled rows stop their runs; other lost leases abort them (cancelled-runs.ts).
-    onLost: (tasks) => void cancels.lost(tasks),
-    onError: (error) => logger.log('warn', 'heartbeat_failed', { error: String(error) }),
-  });
-}
-
-/**
- * The worker's part in the maintainer: a candidate in the election under its worker id, waking
- * the producer when tasks are due, reporting to its log.
- */
-function createWorkerMaintainer(context: {
-  db: Database;
-  workerId: string;
-  options: ResolvedWorkerOptions;
-  logger: Logger;
-  publisher: TaskEventPublisher;
-  /** Whether notifications reach this worker now. */
-  listen: { on: boolean };
-  /** Whether every slot is free. */
-  idle: () => boolean;
-  /** Wakes the producer: tasks are due. */
-  wake: () => void;
-  /** The sweep returned tasks to `PENDING`, or schedules created tasks. */
-  onRequeued: () => void;
-}): Maintainer {
-  const { db, options, logger, publisher, listen } = context;
-  const log = maintenanceLog(logger, publisher);
-  const unannounced = unannouncedTaskWarning(logger);
-  return createMaintainer({
-    db,
-    schema: options.schema,
-    holder: context.workerId,
-    leaseSeconds: options.lease,
-    backoff: options.backoff,
-    retentionDays: options.retentionDays,
-    intervalMs: options.sweepInterval,
-    idleMs: options.idleInterval,
-    listening: () => listen.on,
-    queues: options.queues,
-    now: options.now,
-    onDue: (plan) => {
-      if (listen.on && context.idle()) unannounced(plan);
-      context.wake();
-    },
-    ...log,
-    onSwept(swept) {
-      log.onSwept?.(swept);
-      if (swept.some((task) => task.status === 'PENDING')) context.onRequeued();
-    },
-    onFired(fired) {
-      log.onFired?.(fired);
-      context.onRequeued();
-    },
-  });
-}
-
-/**
- * A warning, at most every 10 minutes, when an idle worker that listens for notifications
- * finds a task that has been due for seconds: something creates tasks without notifying (a
- * client with no notifier, a failed publish), and they wait up to `idleInterval`.
- */
-function unannouncedTaskWarning(logger: Logger): (plan: MaintenancePlan) => void {
-  let lastWarned = -Infinity;
-  return (plan) => {
-    const waitedMs = plan.now - (plan.nextDue ?? plan.now);
-    if (waitedMs < 5000 || plan.now - lastWarned < 600_000) return;
-    lastWarned = plan.now;
-    logger.log('warn', 'unannounced_tasks', {
-      waitedSeconds: Math.round(waitedMs / 1000),
-      note: 'a task was due without a notification: give its client the same notifier, or lower --idle-interval',
-    });
   };
 }
 
@@ -292,6 +221,7 @@ function createCompleter(context: {
   publisher: TaskEventPublisher;
   registered: () => readonly string[];
   retried: () => void;
+  observer: Pick<Required<WorkerObserver>, 'landed'>;
 }): Completer {
   const { logger, options, stats, publisher, registered } = context;
   return new Completer({
@@ -302,6 +232,7 @@ function createCompleter(context: {
     now: options.now,
     onLanded: (landed) => {
       for (const item of landed) logWriteBack(item, { logger, stats, registered });
+      context.observer.landed(landed);
       if (publisher.enabled) publisher.publish(landedTaskEvents(landed));
       if (landed.some((item) => item.status === 'PENDING')) context.retried();
     },
@@ -332,7 +263,7 @@ function progressSaver(context: {
 /** Threads killed at their timeout (default), or handlers on the main thread (`isolation: none`). */
 function createExecutor(
   options: ResolvedWorkerOptions,
-  hooks: { logger: Logger } & Pick<ExecutorOptions, 'onSlotFree' | 'onProgress'>,
+  hooks: { logger: Logger } & Pick<ExecutorOptions, 'onSlotFree' | 'onProgress' | 'runTrace'>,
 ): Executor {
   const { logger } = hooks;
   return new (options.isolation === 'none' ? InProcessExecutor : ExecutorPool)({
@@ -341,6 +272,7 @@ function createExecutor(
     killGraceMs: options.killGrace,
     onSlotFree: hooks.onSlotFree,
     onProgress: hooks.onProgress,
+    runTrace: hooks.runTrace,
     onThreadReady: (threads) =>
       logger.log('info', 'thread_started', { threads, concurrency: options.concurrency }),
     onThreadRetired: (threads) => logger.log('info', 'thread_stopped', { threads, reason: 'idle' }),

@@ -10,11 +10,13 @@
  * @module
  */
 import { createTaskEvent } from '../../src/core/events/task-events.ts';
+import { taskLogFields, traceIdOf } from '../../src/core/logger.ts';
 import type { Completer } from './completer.ts';
 import type { Executor, Outcome } from './executor.ts';
 import type { Logger } from './logger.ts';
 import type { ClaimedTask } from './producer.ts';
 import type { TaskEventPublisher } from './task-event-publisher.ts';
+import type { WorkerObserver } from './worker-observer.ts';
 import type { WorkerStats } from './worker-stats.ts';
 
 export interface RunningTasksOptions {
@@ -26,6 +28,8 @@ export interface RunningTasksOptions {
   stats: WorkerStats;
   /** A run ended (in seconds), whether or not its outcome is written back. */
   onFinished: (duration: number) => void;
+  /** Told of every start, end and cancellation (metrics, tracing). */
+  observer: Pick<Required<WorkerObserver>, 'started' | 'ended' | 'cancelled'>;
 }
 
 interface Entry {
@@ -73,7 +77,8 @@ export class RunningTasks {
     if (publisher.enabled) publisher.publish([createTaskEvent('task_started', task)]);
     this.entries.set(task.token, { task });
     stats.running = this.entries.size;
-    logger.log('debug', 'task_started', { taskId: task.id, name: task.name, attempt: task.attempt });
+    this.o.observer.started(task);
+    logger.log('debug', 'task_started', taskLogFields(task));
     void executor.run(task, task.timeout).then((outcome) => this.finish(task, outcome));
   }
 
@@ -87,8 +92,8 @@ export class RunningTasks {
     for (const task of tasks) {
       const entry = this.entries.get(task.token);
       if (entry?.putBack || entry?.cancelled || this.cancelledUnstarted.has(task.token)) continue;
-      const { id: taskId, name, attempt } = task;
-      this.o.logger.log('info', 'task_cancelled', { taskId, name, attempt, detectedBy, started: !!entry });
+      this.o.logger.log('info', 'task_cancelled', { ...taskLogFields(task), detectedBy, started: !!entry });
+      this.o.observer.cancelled(task, !!entry);
       if (!entry) {
         this.cancelledUnstarted.add(task.token);
         continue;
@@ -104,12 +109,7 @@ export class RunningTasks {
       // (A buffered task that was lost is dropped when it starts: its write-back is fenced.)
       const entry = this.entries.get(task.token);
       if (!entry || entry.cancelled) continue;
-      this.o.logger.log('warn', 'task_aborted', {
-        taskId: task.id,
-        name: task.name,
-        attempt: task.attempt,
-        reason,
-      });
+      this.o.logger.log('warn', 'task_aborted', { ...taskLogFields(task), reason });
       this.o.executor.abort(task.token, `The task was aborted: ${reason}`);
     }
   }
@@ -158,15 +158,15 @@ export class RunningTasks {
       // The row is CANCELLED already; a write-back would be refused (fenced by status and token).
       const duration = Math.round(outcome.duration * 1000) / 1000;
       this.o.logger.log('info', 'task_run_stopped', {
-        taskId: id,
-        name,
-        attempt,
+        ...taskLogFields(task),
         duration,
         reason: 'cancelled',
       });
       return;
     }
-    const common = { id, attempt, token, name, duration: outcome.duration };
+    this.o.observer.ended(task, outcome);
+    const traceId = traceIdOf(task.traceContext);
+    const common = { id, attempt, token, name, duration: outcome.duration, traceId };
     this.o.completer.add(
       outcome.ok
         ? { kind: 'complete', ...common, json: outcome.json }

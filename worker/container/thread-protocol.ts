@@ -27,6 +27,17 @@ export interface ThreadTask {
   kwargsJson: string;
   attempt: number;
   token: string;
+  /** The W3C `traceparent` of the run's span, when the worker traces (the handler's `ctx.traceparent`). */
+  traceparent?: string;
+}
+
+/**
+ * Only the fields a thread needs (callers may pass a richer task object), and the `traceparent`
+ * of the run's span when it is traced.
+ */
+export function threadTask(task: ThreadTask, traceparent: string | undefined): ThreadTask {
+  const { id, name, argsJson, kwargsJson, attempt, token } = task;
+  return { id, name, argsJson, kwargsJson, attempt, token, traceparent };
 }
 
 /**

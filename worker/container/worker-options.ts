@@ -8,7 +8,10 @@ import { DEFAULT_RETRY_BACKOFF, type RetryBackoff } from '../../src/core/retry-p
 import { DEFAULT_SCHEMA } from '../../src/core/schema-name.ts';
 import type { Notifier } from '../../src/core/notifier.ts';
 import type { DueHint } from '../../src/core/due-hint.ts';
-import type { Logger } from './logger.ts';
+import type { WorkerObserver } from './worker-observer.ts';
+import type { WorkerMetricsOptions } from './worker-metrics.ts';
+import type { TracingApi } from '../../src/core/tracing/otel-api.ts';
+import type { AnyLogger } from './logger.ts';
 
 export interface WorkerOptions {
   /** Path (or file: URL) of the tasks module: a `defineTasks` registry as default export. */
@@ -63,7 +66,27 @@ export interface WorkerOptions {
   backoff?: RetryBackoff;
   /** Identifies this worker in `worker_id` (default: host:pid:random). */
   workerId?: string;
-  logger?: Logger;
+  /**
+   * Where the worker logs: pino (or any logger with pino's debug/info/warn/error and child; a
+   * child with `component: 'worker'` is used) or the project's `createLogger()` (default: JSON
+   * lines on stdout, readable lines on a TTY). Every line about a task carries `taskId`, `name`,
+   * `attempt` and, when the task was created in a trace, `traceId`.
+   */
+  logger?: AnyLogger;
+  /** Told of every claim, run and outcome (metrics, tracing); see worker-observer.ts. */
+  observers?: readonly WorkerObserver[];
+  /**
+   * Counts claims, runs and outcomes into `metrics.registry`, with gauges of slots, threads, the
+   * notifier and (unless `queueStats: false`) the queues (default: none); see worker-metrics.ts.
+   */
+  metrics?: WorkerMetricsOptions;
+  /**
+   * OpenTelemetry: the `@opentelemetry/api` module (`import * as otel from
+   * '@opentelemetry/api'`). Each run gets a CONSUMER span continuing the trace its task was
+   * created in (default: the package when it can be imported; `false`: off). Nothing is
+   * recorded until an SDK registers a tracer provider (e.g. `node --import ./otel.js`).
+   */
+  tracing?: TracingApi | false;
   /**
    * Wakes the worker the moment a task is created (the poll interval stays as the fallback)
    * and carries its task events to waiters (default: none, polling only).
@@ -96,7 +119,18 @@ export interface WorkerOptions {
 export type ResolvedWorkerOptions = Required<
   Omit<
     WorkerOptions,
-    'database' | 'databaseUrl' | 'queues' | 'now' | 'logger' | 'workerId' | 'notifier' | 'dueHint' | 'signal'
+    | 'database'
+    | 'databaseUrl'
+    | 'queues'
+    | 'now'
+    | 'logger'
+    | 'workerId'
+    | 'notifier'
+    | 'dueHint'
+    | 'signal'
+    | 'observers'
+    | 'metrics'
+    | 'tracing'
   >
 > &
   Pick<WorkerOptions, 'queues' | 'now' | 'signal'>;

@@ -19,7 +19,8 @@ export function logWriteBack(
   { item, status, runAt }: Landed,
   { logger, stats, registered }: WriteBackLogContext,
 ): void {
-  const base = { taskId: item.id, name: item.name, attempt: item.attempt, duration: round(item.duration) };
+  const { id: taskId, name, attempt, traceId } = item;
+  const base = { taskId, name, attempt, ...(traceId ? { traceId } : {}), duration: round(item.duration) };
   if (status === null) {
     stats.lost++;
     logger.log('warn', 'task_result_rejected', {

@@ -14,6 +14,7 @@
 import type { TaskRegistry } from '../../src/core/define-tasks.ts';
 import { createAuthThrottle } from '../../src/http/auth-throttle.ts';
 import { createApp } from '../../src/http/create-app.ts';
+import { createMetricsRegistry } from '../../src/core/metrics/metrics-registry.ts';
 import type { RetryBackoff } from '../../src/core/retry-policy.ts';
 import type { ScheduleDefinition } from '../../src/core/schedule.ts';
 import { runScheduledOnce, type ScheduledRunReport } from './scheduled-run.ts';
@@ -115,8 +116,10 @@ export function createCloudflareWorker<Env extends TaskWorkerEnv = TaskWorkerEnv
     });
   }
 
-  // One throttle per isolate: the app is built per request, its lockouts must outlive one.
+  // One throttle and one metrics registry per isolate: the app is built per request, its
+  // lockouts, counters and cached queue gauges must outlive one.
   const authThrottle = createAuthThrottle();
+  const metrics = createMetricsRegistry();
   return {
     runScheduled: (env) => runScheduled(env),
     async fetch(request, env, ctx) {
@@ -139,6 +142,8 @@ export function createCloudflareWorker<Env extends TaskWorkerEnv = TaskWorkerEnv
         apiToken: requireBinding(env, 'TASK_WORKER_API_TOKEN'),
         maxWaitSeconds: options.maxWaitSeconds ?? 30,
         authThrottle,
+        metrics,
+        metricsToken: env.TASK_WORKER_METRICS_TOKEN || undefined,
         run: runEndpoint(budget, (budgetMs) => runScheduled(env, budgetMs)),
       });
       // The notifier is not closed here: its publishes may still be running in waitUntil, and

@@ -17,6 +17,8 @@ export interface TaskWorkerEnv {
   DATABASE_URL: string;
   /** Bearer token of the HTTP API (secret). */
   TASK_WORKER_API_TOKEN?: string;
+  /** A token that opens only `GET /metrics`, for Prometheus (secret; optional). */
+  TASK_WORKER_METRICS_TOKEN?: string;
   /** Upstash REST URL and token, for notifications (secrets; optional). */
   UPSTASH_REDIS_REST_URL?: string;
   UPSTASH_REDIS_REST_TOKEN?: string;

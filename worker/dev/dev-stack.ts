@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { createTaskClient } from '../../src/core/service/task-client.ts';
 import { createApp } from '../../src/http/create-app.ts';
 import { migrate } from '../../src/core/migrations/migrate.ts';
+import { createMetricsRegistry, type MetricsRegistry } from '../../src/core/metrics/metrics-registry.ts';
 import { startNeonEndpoint, type NeonEndpoint } from './neon-endpoint.ts';
 import { createPgDatabase } from '../../src/adapters/node/pg-database.ts';
 import type { Database } from '../../src/core/database.ts';
@@ -189,7 +190,7 @@ async function startEndpoints(
 /** The worker, when `options.tasks` names a tasks module; its stop goes in `stops.worker`. */
 async function startWorker(
   options: DevStackOptions,
-  parts: { db: Database; notifier: Notifier; dueHint: DueHint; stops: Stops },
+  parts: { db: Database; notifier: Notifier; dueHint: DueHint; stops: Stops; metrics: MetricsRegistry },
 ): Promise<{ worker: DevStack['worker']; killWorker: Stop | undefined }> {
   if (!options.tasks) return { worker: undefined, killWorker: undefined };
   const handle = await runWorker({
@@ -206,6 +207,8 @@ async function startWorker(
     // notification (psql, a script without a notifier): look every second, as with none.
     idleInterval: 1000,
     logger: options.logger,
+    // Counts into the API's registry: its /metrics shows both (the queue query runs once).
+    metrics: { registry: parts.metrics, cacheSeconds: 1 },
   });
   parts.stops.worker.push(() => handle.stop());
   return {
@@ -266,10 +269,14 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
 
     const endpoints = await startEndpoints(options, { databaseUrl, secrets, stops });
     const { neon, upstash, notifier, dueHint } = endpoints;
-    const { worker, killWorker } = await startWorker(options, { db, notifier, dueHint, stops });
+    const metrics = createMetricsRegistry();
+    const { worker, killWorker } = await startWorker(options, { db, notifier, dueHint, stops, metrics });
 
     const client = createTaskClient({ database: db, schema: options.schema, notifier, dueHint });
-    const app = createApp({ database: db, client, schema: options.schema, apiToken: secrets.apiToken });
+    const app = createApp({
+      ...{ database: db, client, schema: options.schema, apiToken: secrets.apiToken, notifier },
+      ...{ metrics, metricsCacheSeconds: 1 },
+    });
     const server = await listen(app, options.host, options.apiPort);
     stops.servers.push(() => closeServer(server));
 

@@ -35,6 +35,10 @@ export interface ClaimedTask {
    * Postgres crash and the claim after it have the same attempt, never the same token.
    */
   token: string;
+  /** The creating span's W3C trace context (`traceparent`, then `tracestate` after a space), or null. */
+  traceContext: string | null;
+  /** Milliseconds from when the task became due (created, or its `runAt`) to this claim. */
+  waitedMs: number;
 }
 
 export interface ClaimContext {
@@ -214,6 +218,8 @@ function claimedTasks(rows: readonly Row[]): ClaimedTask[] {
     timeout: row.timeout as number | null,
     priority: row.priority as number,
     token: row.lease_token as string,
+    traceContext: (row.trace_context as string | null) ?? null,
+    waitedMs: Math.max(0, Number(row.waited_ms)),
     // Epoch microseconds (int8, a string from most drivers): exact in a double until 2255.
     position: Number(row.position_us),
   }));

@@ -18,6 +18,8 @@ export interface RunnableTask {
   /** JSON text of the kwargs object, as stored. */
   kwargsJson: string;
   attempt: number;
+  /** The W3C `traceparent` of the run's span, when the executor traces it. */
+  traceparent?: string;
 }
 
 /** How a run ended; `json` is the result as JSON text; `duration` in seconds. */
@@ -40,6 +42,7 @@ export async function runHandler(
     taskId: task.id,
     name: task.name,
     attempt: task.attempt,
+    traceparent: task.traceparent,
     async progress(value: JsonValue) {
       options.onProgress?.(toStrictJson(value, 'progress'));
     },

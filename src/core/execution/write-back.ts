@@ -22,6 +22,8 @@ export type WriteBack =
       name: string;
       json: string;
       duration: number;
+      /** The trace id of the task's stored trace context, for log lines (not written). */
+      traceId?: string | undefined;
     }
   | {
       kind: 'fail';
@@ -32,6 +34,8 @@ export type WriteBack =
       error: SerializedError;
       duration: number;
       retryable: boolean;
+      /** The trace id of the task's stored trace context, for log lines (not written). */
+      traceId?: string | undefined;
     };
 
 /** What a write-back did. */

@@ -4,11 +4,14 @@
  * SQL function (migration 0008), which validates it again, inserts it, and sends the
  * LISTEN/NOTIFY wake-ups that Postgres delivers with the commit, so an edge client with no
  * notifier at all still wakes LISTEN workers, and a rolled-back transaction wakes nobody.
+ * With tracing, the transaction first sets the create span's trace context, which the task (and
+ * any task the caller's own statements create through SQL) stores by the column's default.
  * @module
  */
 import { DatabaseError, type Database, type Query, type QueryResult } from '../database.ts';
 import { SchemaError, TaskValidationError, TaskWorkerError, type ValidationCode } from '../errors.ts';
 import { createTaskFunctionStatements, TASK_VALIDATION_SQLSTATE } from '../sql/create-task-function.ts';
+import { traceStatements } from '../sql/trace-statements.ts';
 import { taskFromRow, type Task } from '../task.ts';
 import type { ValidatedTask } from '../validate-task.ts';
 
@@ -94,20 +97,27 @@ function typedError(error: unknown, schema: string): unknown {
 
 /**
  * Returns a function that runs `queries` and then `create_task` for a validated task in one
- * transaction (`maxPayloadBytes` is passed on, so the function applies the client's limit).
- * The caller announces the task to notifiers other than Postgres LISTEN/NOTIFY.
+ * transaction (`maxPayloadBytes` is passed on, so the function applies the client's limit),
+ * after setting `traceContext` when there is one. The caller announces the task to notifiers
+ * other than Postgres LISTEN/NOTIFY.
  */
 export function taskCreatorInTransaction(
   db: Database,
   schema: string,
   maxPayloadBytes: number,
-): (queries: readonly Query[], task: ValidatedTask) => Promise<CreateTaskWithResult> {
+): (
+  queries: readonly Query[],
+  task: ValidatedTask,
+  traceContext?: string | null,
+) => Promise<CreateTaskWithResult> {
   const { taskCreateByFunction } = createTaskFunctionStatements(schema);
-  return async (queries, task) => {
+  const { traceContextSet } = traceStatements(schema);
+  return async (queries, task, traceContext = null) => {
     const statement = { text: taskCreateByFunction, params: functionParams(task, maxPayloadBytes) };
+    const trace = traceContext === null ? [] : [{ text: traceContextSet, params: [traceContext] }];
     let results: QueryResult[];
     try {
-      results = await db.transaction([...queries, statement]);
+      results = (await db.transaction([...trace, ...queries, statement])).slice(trace.length);
     } catch (error) {
       throw typedError(error, schema);
     }

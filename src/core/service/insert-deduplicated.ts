@@ -4,7 +4,8 @@
  * through the `create_task` SQL function (migration 0009): one statement for one task, and one
  * transaction of them for several, in key order (two batches then lock their keys in the same
  * order, and never deadlock). The function sends the LISTEN/NOTIFY wake-ups of what it creates.
- * The default mode never comes here: it stays one plain insert statement.
+ * With a trace context to store, the calls run in a transaction that first sets it (the column's
+ * default reads it). The default mode never comes here: it stays one plain insert statement.
  * @module
  */
 import type { Database, Row } from '../database.ts';
@@ -22,26 +23,33 @@ export function isDeduplicatedByFunction(task: ValidatedTask): boolean {
   return task.uniqueMode !== null && task.uniqueMode !== 'unfinished';
 }
 
-/** The stored (or found) task of each input, in input order, and whether the call created it. */
+/**
+ * The stored (or found) task of each input, in input order, and whether the call created it.
+ * The tasks it creates carry `traceContext` (null: none).
+ */
 export async function insertDeduplicated(
   db: Database,
   sql: TaskStatements,
   validated: readonly ValidatedTask[],
+  traceContext: string | null = null,
 ): Promise<{ task: Task; created: boolean }[]> {
   const statement = (task: ValidatedTask) => ({
     text: sql.taskCreateDeduplicated,
     params: functionParams(task, NO_PAYLOAD_LIMIT),
   });
+  // With a trace context, a transaction first sets it: create_task's insert reads it by default.
+  const trace = traceContext === null ? [] : [{ text: sql.traceContextSet, params: [traceContext] }];
   let rows: (Row | undefined)[];
   try {
-    if (validated.length === 1) {
+    if (validated.length === 1 && trace.length === 0) {
       rows = (await db.query(sql.taskCreateDeduplicated, statement(validated[0] as ValidatedTask).params))
         .rows;
     } else {
       // Key order, stable: equal keys keep input order, so the first of them is the one created.
       const order = validated.map((_, i) => i);
       order.sort((a, b) => keyOf(validated[a]).localeCompare(keyOf(validated[b])) || a - b);
-      const results = await db.transaction(order.map((i) => statement(validated[i] as ValidatedTask)));
+      const statements = order.map((i) => statement(validated[i] as ValidatedTask));
+      const results = (await db.transaction([...trace, ...statements])).slice(trace.length);
       rows = [];
       order.forEach((input, position) => (rows[input] = results[position]?.rows[0]));
     }

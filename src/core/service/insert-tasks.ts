@@ -37,14 +37,18 @@ export type InsertNotifications = (
 // (id-keyed, idempotent) insert again settles it.
 const INSERT_ATTEMPTS = 3;
 
-/** One task as a positional record of the bulk insert, fields in `taskInsertMany`'s order. */
-function recordJson(id: string, task: ValidatedTask): string {
+/**
+ * One task as a positional record of the bulk insert, fields in `taskInsertMany`'s order;
+ * `trace` is the trace context already as JSON (`null` without tracing).
+ */
+function recordJson(id: string, task: ValidatedTask, trace: string): string {
   return (
     `[${JSON.stringify(id)},${JSON.stringify(task.name)},${task.argsJson},${task.kwargsJson},` +
     `${JSON.stringify(task.queue)},${task.priority},${task.timeout ?? 'null'},${task.maxRetries ?? 'null'},` +
     `${task.runAt === null ? 'null' : JSON.stringify(task.runAt)},${task.delay},` +
     `${task.uniqueKey === null ? 'null' : JSON.stringify(task.uniqueKey)},` +
-    `${task.concurrencyKey === null ? 'null' : JSON.stringify(task.concurrencyKey)},${task.concurrencyKeyLimit ?? 'null'}]`
+    `${task.concurrencyKey === null ? 'null' : JSON.stringify(task.concurrencyKey)},${task.concurrencyKeyLimit ?? 'null'},` +
+    `${trace}]`
   );
 }
 
@@ -96,7 +100,7 @@ function newTask(id: string, task: ValidatedTask, createdAtMs: number, runAtMs: 
   };
 }
 
-function insertOneParams(id: string, task: ValidatedTask): unknown[] {
+function insertOneParams(id: string, task: ValidatedTask, traceContext: string | null): unknown[] {
   return [
     id,
     task.name,
@@ -111,6 +115,7 @@ function insertOneParams(id: string, task: ValidatedTask): unknown[] {
     task.uniqueKey,
     task.concurrencyKey,
     task.concurrencyKeyLimit,
+    traceContext,
   ];
 }
 
@@ -127,9 +132,10 @@ async function insertOne(
   sql: TaskStatements,
   task: ValidatedTask,
   notifications: InsertNotifications | undefined,
+  traceContext: string | null,
 ): Promise<InsertedTasks> {
   const id = newTaskId();
-  const params = insertOneParams(id, task);
+  const params = insertOneParams(id, task, traceContext);
   const notify = notifications?.([announced(id, task)]);
   const [text, allParams] = notify
     ? [sql.taskInsertOneNotify, [...params, notify.channels, notify.messages]]
@@ -149,9 +155,11 @@ async function insertMany(
   sql: TaskStatements,
   validated: readonly ValidatedTask[],
   notifications: InsertNotifications | undefined,
+  traceContext: string | null,
 ): Promise<InsertedTasks> {
   const ids = validated.map(() => newTaskId());
-  const payload = [`[${validated.map((task, i) => recordJson(ids[i] as string, task)).join(',')}]`];
+  const trace = JSON.stringify(traceContext);
+  const payload = [`[${validated.map((task, i) => recordJson(ids[i] as string, task, trace)).join(',')}]`];
   if (!validated.some((task) => task.uniqueKey !== null)) {
     // Without a uniqueKey every task is created, so its wake-up can go out with the insert.
     const notify = notifications?.(validated.map((task, i) => announced(ids[i] as string, task)));
@@ -244,6 +252,7 @@ function insertRace(): TaskWorkerError {
 /**
  * Stores `validated` (in one statement) and returns the stored tasks in input order. With
  * `notifications`, the statement also sends the new tasks' wake-ups where it can (`notified`).
+ * The tasks it creates carry `traceContext` (the creating span's; null without tracing).
  * Tasks of `uniqueMode` pending, throttle and debounce go through the `create_task` function
  * (`insertDeduplicated`); a batch mixing them with others takes a statement for each part.
  */
@@ -252,15 +261,16 @@ export async function insertTasks(
   sql: TaskStatements,
   validated: readonly ValidatedTask[],
   notifications?: InsertNotifications,
+  traceContext: string | null = null,
 ): Promise<InsertedTasks> {
   if (validated.length === 0) return { tasks: [], created: [], notified: false };
   if (validated.length === 1) {
     const task = validated[0] as ValidatedTask;
-    if (!isDeduplicatedByFunction(task)) return await insertOne(db, sql, task, notifications);
+    if (!isDeduplicatedByFunction(task)) return await insertOne(db, sql, task, notifications, traceContext);
   } else if (!validated.some(isDeduplicatedByFunction)) {
-    return await insertMany(db, sql, validated, notifications);
+    return await insertMany(db, sql, validated, notifications, traceContext);
   }
-  return await insertWithModes(db, sql, validated, notifications);
+  return await insertWithModes(db, sql, validated, notifications, traceContext);
 }
 
 /** A batch with tasks of the function-stored modes: those through the function, the rest as usual. */
@@ -269,11 +279,13 @@ async function insertWithModes(
   sql: TaskStatements,
   validated: readonly ValidatedTask[],
   notifications: InsertNotifications | undefined,
+  traceContext: string | null,
 ): Promise<InsertedTasks> {
   const byFunction = validated.filter(isDeduplicatedByFunction);
   const plain = validated.filter((task) => !isDeduplicatedByFunction(task));
-  const rest = plain.length === 0 ? undefined : await insertTasks(db, sql, plain, notifications);
-  const stored = await insertDeduplicated(db, sql, byFunction);
+  const rest =
+    plain.length === 0 ? undefined : await insertTasks(db, sql, plain, notifications, traceContext);
+  const stored = await insertDeduplicated(db, sql, byFunction, traceContext);
   const tasks: Task[] = [];
   const created: Task[] = [...(rest?.created ?? [])];
   let [f, p] = [0, 0];

@@ -36,6 +36,8 @@ import { createScheduleClient, type ScheduleClient } from './schedule-client.ts'
 import { validateTaskBatch } from './validate-task-batch.ts';
 import { waitForCompletion, type WaitOptions } from './wait-for-completion.ts';
 import { TASK_LIMITS, validateTask, type TaskOptions, type ValidatedTask } from '../validate-task.ts';
+import { createTracing, type CreateTracing } from '../tracing/create-spans.ts';
+import type { TracingApi } from '../tracing/otel-api.ts';
 
 export type { WaitOptions } from './wait-for-completion.ts';
 
@@ -133,6 +135,13 @@ export interface TaskClientConfig {
   dueHint?: DueHint;
   /** Receives failures to count a change in `dueHint` (default: `console.warn`). */
   onDueHintError?: (error: unknown) => void;
+  /**
+   * OpenTelemetry: the `@opentelemetry/api` module (`import * as otel from
+   * '@opentelemetry/api'`). Each create runs in a PRODUCER span whose context the tasks store,
+   * and workers continue that trace. Default: the package if it can be imported here (Node, Bun,
+   * Deno; pass it on edge runtimes); `false`: off. Nothing is recorded until an SDK is registered.
+   */
+  tracing?: TracingApi | false;
 }
 
 /** Builds a client over an injected database. Most code calls `createClient` instead. */
@@ -148,8 +157,9 @@ export function createTaskClient<R extends TaskRegistry = TaskRegistry>(
   const publish = eventPublisher(config, schema);
   const markChange = dueHintMarker(config);
   const createInTransaction = taskCreatorInTransaction(db, schema, maxPayloadBytes);
+  const traced = createTracing(config.tracing);
 
-  const insert = taskInserter({ db, schema, notifier, publish, markChange });
+  const insert = taskInserter({ db, schema, notifier, publish, markChange, traced });
 
   async function getRow(id: string): Promise<Row | undefined> {
     const { rows } = await db.query(sql.taskGet, [assertTaskId(id)], { prepare: true });
@@ -171,11 +181,17 @@ export function createTaskClient<R extends TaskRegistry = TaskRegistry>(
 
     async createTaskWith(queries, name, ...[options]) {
       const validated = validateTask(name, options as TaskOptions | undefined, maxPayloadBytes);
-      const result = await createInTransaction(queries, validated);
-      // create_task notified LISTEN workers with the commit; other notifiers hear of it now.
-      if (result.created && !notifier?.postgresChannel) await publish(taskCreatedEvents([result.task]));
-      if (result.created) await markChange();
-      return result;
+      return await traced(
+        [validated],
+        async (traceContext) => {
+          const result = await createInTransaction(queries, validated, traceContext);
+          // create_task notified LISTEN workers with the commit; other notifiers hear of it now.
+          if (result.created && !notifier?.postgresChannel) await publish(taskCreatedEvents([result.task]));
+          if (result.created) await markChange();
+          return result;
+        },
+        (result) => [{ id: result.task.id, created: result.created }],
+      );
     },
 
     async getTask(id) {
@@ -214,7 +230,8 @@ export function createTaskClient<R extends TaskRegistry = TaskRegistry>(
 /**
  * Inserts validated tasks, then announces the ones it created (a uniqueKey hit returns an older
  * task, already announced) and counts the change in the due hint. With a LISTEN/NOTIFY
- * notifier the wake-ups go out inside the insert, with its commit.
+ * notifier the wake-ups go out inside the insert, with its commit. All of it runs in the
+ * call's create span when tracing is on.
  */
 function taskInserter(parts: {
   db: Database;
@@ -222,16 +239,25 @@ function taskInserter(parts: {
   notifier: Notifier | undefined;
   publish: (events: TaskEvent[]) => Promise<void>;
   markChange: () => Promise<void>;
+  traced: CreateTracing;
 }): (validated: readonly ValidatedTask[]) => Promise<Task[]> {
-  const { db, schema, notifier, publish, markChange } = parts;
+  const { db, schema, notifier, publish, markChange, traced } = parts;
   const sql = taskStatements(schema);
   const notifications: InsertNotifications | undefined = notifier?.postgresChannel
     ? (created) => taskCreatedNotifications(notifier, schema, created)
     : undefined;
+  const insert = async (validated: readonly ValidatedTask[], traceContext: string | null) => {
+    const inserted = await insertTasks(db, sql, validated, notifications, traceContext);
+    if (notifier && !inserted.notified) await publish(taskCreatedEvents(inserted.created));
+    if (inserted.created.length > 0) await markChange();
+    return inserted;
+  };
   return async (validated) => {
-    const { tasks, created, notified } = await insertTasks(db, sql, validated, notifications);
-    if (notifier && !notified) await publish(taskCreatedEvents(created));
-    if (created.length > 0) await markChange();
+    const { tasks } = await traced(
+      validated,
+      (traceContext) => insert(validated, traceContext),
+      ({ tasks: [task], created }) => (task ? [{ id: task.id, created: created[0] === task }] : []),
+    );
     return tasks;
   };
 }

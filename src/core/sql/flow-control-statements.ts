@@ -206,14 +206,15 @@ claimed as (
   where t.id = any(array(select id from chosen)) and q.queue = t.queue
     and (select set_config('synchronous_commit', 'off', true)) = 'off'
   returning t.id, t.name, t.args::text as args_json, t.kwargs::text as kwargs_json, t.queue, t.priority,
-            t.timeout, t.attempt, t.max_retries, t.lease_token::text as lease_token,
-            (extract(epoch from ${POSITION}) * 1000000)::int8 as position_us
+            t.timeout, t.attempt, t.max_retries, t.lease_token::text as lease_token, t.trace_context,
+            (extract(epoch from ${POSITION}) * 1000000)::int8 as position_us,
+            extract(epoch from t.started_at - ${POSITION}) * 1000 as waited_ms
 ),
 ${startLog(shape)},
 ${summary(shape)}
 select c.*, null::boolean as held_slots, null::float8 as retry_in_ms, null::boolean as stale from claimed c
 union all
-select null, null, null, null, null, null, null, null, null, null, null, s.held_slots, s.retry_in_ms, s.stale
+select null, null, null, null, null, null, null, null, null, null, null, null, null, s.held_slots, s.retry_in_ms, s.stale
 from summary s`;
 }
 

@@ -5,6 +5,7 @@
  */
 import { quoteSchema } from '../schema-name.ts';
 import { createTaskFunctionStatements } from './create-task-function.ts';
+import { traceStatements } from './trace-statements.ts';
 
 const UNFINISHED = `('PENDING', 'PROGRESS')`;
 
@@ -17,7 +18,7 @@ export interface TaskStatements {
   /**
    * Inserts N tasks from one JSON array param ($1) of positional records
    * `[id, name, args, kwargs, queue, priority, timeout, max_retries, run_at, delay, unique_key,
-   * concurrency_key, concurrency_key_limit]`,
+   * concurrency_key, concurrency_key_limit, trace_context]`,
    * for batches without a `unique_key`, and returns one row: `inserted` (the count) and `now_us`
    * (the database's now(), epoch microseconds, int8): the client knows every column from that.
    * No conflict handling, which spares Postgres a speculative check of the unique indexes per
@@ -47,15 +48,16 @@ export interface TaskStatements {
   /**
    * Inserts one task — $1 id, $2 name, $3 args (JSON), $4 kwargs (JSON), $5 queue,
    * $6 priority, $7 timeout, $8 max_retries, $9 run_at (null: now + $10 seconds),
-   * $11 unique_key, $12 concurrency_key, $13 concurrency_key_limit — and returns it, or, when it
+   * $11 unique_key, $12 concurrency_key, $13 concurrency_key_limit, $14 trace_context (the
+   * creating span's, see src/core/tracing/; null without tracing) — and returns it, or, when it
    * conflicts, the task holding its id or the
    * unfinished task holding its unique_key. The single-task form of `taskInsertMany`:
    * cheaper to plan and to prepare (createTask is the hot path of edge apps).
    */
   readonly taskInsertOne: string;
   /**
-   * `taskInsertOne` that also sends `pg_notify($14[i], $15[i])` for each pair of the text
-   * arrays $14 (channels) and $15 (messages) when it inserted the task (not on a conflict).
+   * `taskInsertOne` that also sends `pg_notify($15[i], $16[i])` for each pair of the text
+   * arrays $15 (channels) and $16 (messages) when it inserted the task (not on a conflict).
    */
   readonly taskInsertOneNotify: string;
   /**
@@ -64,6 +66,8 @@ export interface TaskStatements {
    * `taskCreateByFunction`'s. Not used for the default mode, whose insert is one plain statement.
    */
   readonly taskCreateDeduplicated: string;
+  /** Sets the trace context the column's default reads, for the rest of a transaction (trace-statements.ts). */
+  readonly traceContextSet: string;
   /** One task by id ($1). */
   readonly taskGet: string;
   /**
@@ -79,10 +83,10 @@ export function taskStatements(schema: string): TaskStatements {
   // `->>` of a JSON null is SQL null. Field positions: see `taskInsertMany`.
   const insertSelect = `
 insert into ${tasks} (id, name, args, kwargs, queue, priority, timeout, max_retries, run_at, unique_key,
-                      concurrency_key, concurrency_key_limit)
+                      concurrency_key, concurrency_key_limit, trace_context)
 select r->>0, r->>1, r->2, r->3, r->>4, (r->>5)::int, (r->>6)::int, (r->>7)::int,
        coalesce((r->>8)::timestamptz, now() + make_interval(secs => coalesce((r->>9)::float8, 0))), r->>10,
-       r->>11, (r->>12)::int
+       r->>11, (r->>12)::int, r->>13
 from jsonb_array_elements($1::jsonb) as r`;
   // pg_notify of each (channel, message) pair of two text array params, when `condition` holds;
   // one row, so that the final select can join it (an unreferenced CTE would not run).
@@ -100,12 +104,12 @@ from inserted${notify ? ' cross join notified' : ''}`;
   const insertOne = (notify: boolean) => `
 with inserted as (
   insert into ${tasks} (id, name, args, kwargs, queue, priority, timeout, max_retries, run_at, unique_key,
-                        concurrency_key, concurrency_key_limit)
+                        concurrency_key, concurrency_key_limit, trace_context)
   values ($1, $2, $3::jsonb, $4::jsonb, $5, $6, $7, $8,
-          coalesce($9::timestamptz, now() + make_interval(secs => $10::float8)), $11, $12, $13::int)
+          coalesce($9::timestamptz, now() + make_interval(secs => $10::float8)), $11, $12, $13::int, $14)
   on conflict do nothing
   returning *
-)${notify ? `, ${notified('$14', '$15', 'exists (select 1 from inserted)')}` : ''}
+)${notify ? `, ${notified('$15', '$16', 'exists (select 1 from inserted)')}` : ''}
 select inserted.* from inserted${notify ? ' cross join notified' : ''}
 union all
 (select * from ${tasks}
@@ -125,6 +129,7 @@ select * from ${tasks} where unique_key = any($2::text[]) and status in ${UNFINI
     taskInsertOne: insertOne(false),
     taskInsertOneNotify: insertOne(true),
     taskCreateDeduplicated: createTaskFunctionStatements(schema).taskCreateByFunction,
+    traceContextSet: traceStatements(schema).traceContextSet,
     taskGet: `select * from ${tasks} where id = $1`,
     taskCancel: `
 with cancelled as (

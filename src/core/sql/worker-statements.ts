@@ -229,8 +229,9 @@ where t.id = any(array(${select}
 ))
   and (select set_config('synchronous_commit', 'off', true)) = 'off'
 returning t.id, t.name, t.args::text as args_json, t.kwargs::text as kwargs_json, t.queue, t.priority,
-          t.timeout, t.attempt, t.max_retries, t.lease_token::text as lease_token,
-          (extract(epoch from ${position('t.')}) * 1000000)::int8 as position_us`;
+          t.timeout, t.attempt, t.max_retries, t.lease_token::text as lease_token, t.trace_context,
+          (extract(epoch from ${position('t.')}) * 1000000)::int8 as position_us,
+          extract(epoch from t.started_at - ${position('t.')}) * 1000 as waited_ms`;
 }
 
 /** `error_history` type of a cut-off by the cron executor's budget (see `taskCutOff`). */

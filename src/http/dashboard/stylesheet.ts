@@ -1,6 +1,6 @@
 /**
- * The dashboard's only stylesheet, inline: no external assets, so the pages work offline and
- * under a CSP that allows nothing else. System fonts; readable from phone to laptop (tables
+ * The dashboard's stylesheet, inline (with the charts' own, chart-styles.ts): no external
+ * assets, so the pages work offline and under a CSP that allows nothing else. System fonts; readable from phone to laptop (tables
  * scroll sideways and drop minor columns on narrow screens); status colours meet WCAG AA.
  * @module
  */
@@ -286,6 +286,18 @@ export const STYLESHEET = html`<style>
     display: flex;
     flex-direction: column;
     gap: 0.7rem;
+  }
+  .live-status {
+    margin: -0.4rem 0 0.6rem;
+    font-size: 0.8rem;
+    color: var(--muted);
+  }
+  #live-mode[data-state='live']::before {
+    content: '● ';
+    color: #1a7f37;
+  }
+  td.limits {
+    font-size: 0.8rem;
   }
   @media (max-width: 40rem) {
     main {

@@ -77,7 +77,8 @@ function readyMessage(stack: DevStack, dataDir: string, workerConcurrency: numbe
     `  Neon HTTP      ${urls.neon}  (Authorization: Bearer ${env.NEON_AUTH_TOKEN})\n` +
     `  Upstash REST   ${urls.upstash}\n` +
     `  Postgres       ${env.DATABASE_URL}\n` +
-    `  Worker         ${workerLine}\n\n` +
+    `  Worker         ${workerLine}\n` +
+    `  Metrics        ${urls.api}/metrics  (Prometheus text, the API token)\n\n` +
     `Environment for an edge app (wrangler dev: .dev.vars, next dev: .env.local; also in ${dataDir}/dev.env):\n${envLines}\n\n` +
     `Try it:\n  curl -s -X POST ${urls.api}/tasks -H 'authorization: Bearer ${env.TASK_WORKER_API_TOKEN}' \\\n` +
     `    -H 'content-type: application/json' -d '${example}'\n\n`

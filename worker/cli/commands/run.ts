@@ -12,6 +12,8 @@ import { DEFAULT_SCHEMA } from '../../../src/core/schema-name.ts';
 import type { Database } from '../../../src/core/database.ts';
 import type { Command } from '../command.ts';
 import { databaseOptions } from '../database-options.ts';
+import { METRICS_ARGS, METRICS_USAGE, parseMetricsFlags, serveMetrics } from '../metrics-options.ts';
+import type { MetricsFlags, ServedMetrics } from '../metrics-options.ts';
 import { waitSecondsOption, withDatabaseWait } from '../../container/database-wait.ts';
 import { createLogger, type Logger, type LogLevel } from '../../container/logger.ts';
 import { runWorker } from '../../container/run-worker.ts';
@@ -50,6 +52,7 @@ Options:
                          none: on the main thread, faster for tiny tasks, timeouts by signal only
   --notifier KIND        auto, redis, upstash, postgres or none (default: auto: REDIS_URL, else
                          UPSTASH_REDIS_REST_URL/TOKEN, else none = polling only)
+${METRICS_USAGE}
   --log-format F         json or pretty (default: pretty on a TTY, else json)
   --log-level L          debug, info, warn or error (default: info)`;
 
@@ -74,6 +77,7 @@ interface RunConfig {
   notifier: NotifierKind;
   format: 'json' | 'pretty' | undefined;
   level: LogLevel;
+  metrics: MetricsFlags | undefined;
   /** The worker's own options, but the database, logger, notifier and signal. */
   worker: Omit<WorkerOptions, 'database' | 'databaseUrl' | 'logger' | 'notifier' | 'signal'>;
 }
@@ -99,6 +103,7 @@ function parseRunArgs(argv: string[]): RunConfig {
       notifier: { type: 'string' },
       'log-format': { type: 'string' },
       'log-level': { type: 'string' },
+      ...METRICS_ARGS,
     },
     strict: true,
   });
@@ -121,6 +126,7 @@ function parseRunArgs(argv: string[]): RunConfig {
     notifier: (values.notifier ?? 'auto') as NotifierKind,
     format,
     level: level as LogLevel,
+    metrics: parseMetricsFlags(values, process.env),
     worker: {
       tasks: values.tasks,
       concurrency: int(values.concurrency, 'concurrency'),
@@ -186,14 +192,17 @@ export const runCommand: Command = {
       },
       immediate: (signal) => logger.log('warn', 'shutdown_forced', { signal }),
     });
+    let metrics: ServedMetrics | undefined;
     const closeAll = async () => {
       status?.stop();
+      await metrics?.close();
       await notifier.close();
       await dueHint?.close?.();
       await database.close();
       signals.remove();
     };
     try {
+      metrics = await serveMetrics(config.metrics, logger);
       await databaseReady(config, database, logger, starting.signal);
       logger.log('info', 'notifier', { kind });
       const worker = await runWorker({
@@ -205,6 +214,7 @@ export const runCommand: Command = {
         logger,
         notifier,
         dueHint,
+        metrics: metrics?.worker,
       });
       status?.track(() => worker.stats());
       signals.ready({ graceful: () => void worker.stop(), immediate: () => void worker.kill() });

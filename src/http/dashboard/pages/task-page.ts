@@ -1,5 +1,7 @@
 /**
  * The page of one task: every field, escaped, and the cancel or retry button that applies.
+ * Everything below the back link is the `live-task` fragment, which the live-update script
+ * replaces as the task changes (live-views.ts renders it for the script).
  * @module
  */
 import { isFinalStatus, type Task } from '../../../core/task.ts';
@@ -7,7 +9,7 @@ import { taskPath } from '../dashboard-paths.ts';
 import type { Flash } from '../flash.ts';
 import { breakable, isoTime, jsonBlock, optionalText, seconds, statusBadge } from '../format.ts';
 import { html, type HtmlValue, type SafeHtml } from '../html.ts';
-import { layout } from '../layout.ts';
+import { layout, liveStatus, type LiveLinks } from '../layout.ts';
 
 /** What {@link taskPage} shows. */
 export interface TaskPageOptions {
@@ -15,6 +17,10 @@ export interface TaskPageOptions {
   logout: boolean;
   flash?: Flash | null;
   task: Task;
+  /** When the task was read. */
+  at: Date;
+  /** Where the script reads updates; `null` for a page that does not update. */
+  live: LiveLinks | null;
 }
 
 function actions(root: string, task: Task): SafeHtml {
@@ -87,14 +93,13 @@ function historySection(task: Task): SafeHtml {
     </div>`;
 }
 
-/** The task page. */
-export function taskPage(options: TaskPageOptions): SafeHtml {
-  const { root, task } = options;
+/** Everything that changes with the task, as the `live-task` fragment. */
+export function taskFragment(root: string, task: Task): SafeHtml {
   const retries =
     task.maxRetries === null
       ? `${task.retryCount} (worker default limit)`
       : `${task.retryCount} of ${task.maxRetries}`;
-  const body = html`<p><a href="${root}">← Overview</a></p>
+  return html`<div id="live-task">
     <h1>${breakable(task.name)} ${statusBadge(task.status)}</h1>
     ${actions(root, task)}
     ${fields([
@@ -127,12 +132,21 @@ export function taskPage(options: TaskPageOptions): SafeHtml {
     ${task.result === null ? html`<p class="none">None.</p>` : jsonBlock(task.result)}
     <h2>Progress</h2>
     ${task.progress === null ? html`<p class="none">None reported.</p>` : jsonBlock(task.progress)}
-    ${errorSection(task)} ${historySection(task)}`;
+    ${errorSection(task)} ${historySection(task)}
+  </div>`;
+}
+
+/** The task page. */
+export function taskPage(options: TaskPageOptions): SafeHtml {
+  const { root, task } = options;
+  const body = html`<p><a href="${root}">← Overview</a></p>
+    ${liveStatus(options.at)} ${taskFragment(root, task)}`;
   return layout({
     title: `${task.name} ${task.id}`,
     root,
     logout: options.logout,
     flash: options.flash ?? null,
     body,
+    live: options.live,
   });
 }
