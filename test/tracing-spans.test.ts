@@ -23,6 +23,7 @@ import { createNeonHttpDatabase } from '../src/adapters/edge/neon-http-database.
 import type { Database } from '../src/core/database.ts';
 import { ConfigError } from '../src/core/errors.ts';
 import { createTaskClient } from '../src/core/service/task-client.ts';
+import { createRunTracer } from '../src/core/tracing/run-spans.ts';
 import { silentLogger } from '../worker/container/logger.ts';
 import { runWorker } from '../worker/container/run-worker.ts';
 import { startNeonEndpoint, type NeonEndpoint } from '../worker/dev/neon-endpoint.ts';
@@ -266,6 +267,27 @@ describe('with an SDK registered', () => {
       worker.child.kill('SIGTERM');
       await worker.exited;
     }
+  });
+
+  it('a task its creator did not sample runs without a span and hands on the creator context', async () => {
+    exporter.reset();
+    const tracer = createRunTracer(otel, 'w1');
+    const base = { id: 't1', name: 'trace.inner', queue: 'q', attempt: 1 };
+    const unsampled = `00-${'ab'.repeat(16)}-${'cd'.repeat(8)}-00`;
+    const run = tracer.start({ ...base, traceContext: unsampled })!;
+    expect(run.traceparent).toBe(unsampled);
+    expect(otel.trace.getSpanContext(run.context as otel.Context)).toMatchObject({
+      spanId: 'cd'.repeat(8),
+      traceFlags: 0,
+    });
+    run.end('completed');
+    // The same task sampled: one span, the creator's child.
+    const sampled = tracer.start({ ...base, traceContext: unsampled.replace(/-00$/, '-01') })!;
+    sampled.end('completed');
+    await exporter.forceFlush();
+    expect(exporter.getFinishedSpans().map((span) => span.parentSpanContext?.spanId)).toEqual([
+      'cd'.repeat(8),
+    ]);
   });
 
   it('in process (runWorker, isolation none): the handler runs with the run span active', async () => {

@@ -3,7 +3,10 @@
  * the span that created it (the task row's `trace_context`, see trace-context.ts).
  *
  * - Name `task_worker.run <task name>`; parent: the creating span (every attempt is its child,
- *   so all attempts share its trace); a root span when the task was created untraced.
+ *   so all attempts share its trace); a root span when the task was created untraced; no span
+ *   at all when the creating span was not sampled (its flags say so): the run follows the
+ *   creator's decision, as the SDK's default parent-based sampler would, and the handler gets
+ *   the creator's context, so its own spans stay out of the sample too.
  * - Link: to the previous attempt's run span, when that attempt was traced and its failure
  *   scheduled this retry (attribute `task_worker.link.type` = `previous_attempt`).
  * - Attributes: `messaging.system` `edge_task_worker`, `messaging.operation.type` `process`,
@@ -76,6 +79,10 @@ export function createRunTracer(api: TracingApi, workerId: string): RunTracer {
       if (!registered()) return undefined;
       tracer ??= api.trace.getTracer(TRACER_NAME);
       const stored = parseStoredTraceContext(task.traceContext);
+      // The creator's sampler left this task out: its runs follow, as a parent-based sampler (the
+      // SDK default) would decide, at no cost: no span, the creator's context handed on.
+      if (stored?.parent && (stored.parent.traceFlags & SAMPLED) === 0)
+        return unsampledRun(api, stored.parent);
       const parent = stored?.parent ? remoteParent(api, stored.parent) : api.ROOT_CONTEXT;
       const links: OtelLink[] = stored?.previousRun
         ? [{ context: { ...stored.previousRun, isRemote: true }, attributes: PREVIOUS_ATTEMPT }]
@@ -87,6 +94,21 @@ export function createRunTracer(api: TracingApi, workerId: string): RunTracer {
       );
       return runSpan(api, span, parent);
     },
+  };
+}
+
+const SAMPLED = 0x01;
+
+/** A run of a task its creator did not sample: the handler continues the creator's context. */
+function unsampledRun(api: TracingApi, parent: ParentContext): RunSpan {
+  let context: OtelContext | undefined;
+  return {
+    traceparent: formatTraceparent(parent),
+    get context() {
+      context ??= remoteParent(api, parent);
+      return context;
+    },
+    end() {},
   };
 }
 
