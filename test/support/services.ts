@@ -11,15 +11,38 @@ export interface Services {
   stop(): Promise<void>;
 }
 
-/** A free TCP port on 127.0.0.1, chosen by the kernel. */
+// Below Linux's ephemeral range (32768-60999): a port the kernel hands out for `listen(0)` is
+// also one it may give the next outgoing connection as its source port (a pg or Redis client of
+// another test file running at the same time), so a server started on it a moment later could
+// find it taken. Ports from here are never used that way.
+const PORT_FLOOR = 20_000;
+const PORT_CEILING = 32_000;
+
+/**
+ * A free TCP port on 127.0.0.1: a random one below the ephemeral range that could be bound just
+ * now (the kernel's choice if none of 50 could).
+ */
 export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = PORT_FLOOR + Math.floor(Math.random() * (PORT_CEILING - PORT_FLOOR));
+    if ((await bindable(port)) === port) return port;
+  }
+  const any = await bindable(0);
+  if (any === null) throw new Error('no free TCP port on 127.0.0.1');
+  return any;
+}
+
+/** Binds `port` (0: any) on 127.0.0.1 and closes it: the port bound, or null when taken. */
+async function bindable(port: number): Promise<number | null> {
   return await new Promise((resolve, reject) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      error.code === 'EADDRINUSE' || error.code === 'EACCES' ? resolve(null) : reject(error),
+    );
+    server.listen(port, '127.0.0.1', () => {
       const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
+      const bound = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(bound));
     });
   });
 }
