@@ -17,14 +17,18 @@ async function sha256(text: string): Promise<Uint8Array> {
 }
 
 /**
- * Compares two SHA-256 digests in time that does not depend on where they differ. Hashing
- * first makes the inputs the same length, so the token's length does not leak either.
+ * Whether the SHA-256 digest `given` equals any of `wanted`, in time that depends neither on
+ * where they differ nor on which one matched (every one is compared). Hashing first makes the
+ * inputs the same length, so a token's length does not leak either.
  */
-function digestsEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let difference = 0;
-  for (let i = 0; i < a.length; i++) difference |= (a[i] as number) ^ (b[i] as number);
-  return difference === 0;
+function matchesAny(given: Uint8Array, wanted: readonly Uint8Array[]): boolean {
+  let matched = 0;
+  for (const digest of wanted) {
+    let difference = given.length ^ digest.length;
+    for (let i = 0; i < given.length; i++) difference |= (given[i] as number) ^ (digest[i] as number);
+    matched |= difference === 0 ? 1 : 0;
+  }
+  return matched === 1;
 }
 
 /** The credential throttle, applied to the client of a request. */
@@ -59,6 +63,17 @@ export function tooManyAttempts(retryAfterSeconds: number): HttpError {
 
 const NO_THROTTLE = requestThrottle(null, false);
 
+/** What a bearer check says when the header is missing or malformed, and when the token is wrong. */
+export interface BearerMessages {
+  missing: string;
+  invalid: string;
+}
+
+const API_MESSAGES: BearerMessages = {
+  missing: 'Send the API token as "Authorization: Bearer <token>".',
+  invalid: 'The API token is not valid.',
+};
+
 /**
  * Requires `Authorization: Bearer <token>`. Answers 401 `UNAUTHORIZED` with
  * `WWW-Authenticate: Bearer ...` (RFC 6750) when the header is missing, malformed or wrong, and
@@ -67,8 +82,17 @@ const NO_THROTTLE = requestThrottle(null, false);
  * not (it guesses nothing).
  */
 export function bearerAuth(token: string, throttle: RequestThrottle = NO_THROTTLE): MiddlewareHandler {
+  return bearerTokens([token], throttle, API_MESSAGES);
+}
+
+/** {@link bearerAuth} that accepts any one of `tokens` (`/metrics`: the API or the metrics token). */
+export function bearerTokens(
+  tokens: readonly string[],
+  throttle: RequestThrottle,
+  messages: BearerMessages,
+): MiddlewareHandler {
   // Hashed on first use, not at import: Workers forbid crypto work at module scope.
-  let expected: Promise<Uint8Array> | undefined;
+  let expected: Promise<Uint8Array[]> | undefined;
   return async (c, next) => {
     const wait = throttle.retryAfter(c);
     if (wait > 0) return errorJson(c, tooManyAttempts(wait));
@@ -76,25 +100,19 @@ export function bearerAuth(token: string, throttle: RequestThrottle = NO_THROTTL
     const match = BEARER.exec(header ?? '');
     if (!match) {
       if (header !== undefined) throttle.failed(c);
-      return errorJson(
-        c,
-        new HttpError(401, 'UNAUTHORIZED', 'Send the API token as "Authorization: Bearer <token>".', {
-          headers: { 'WWW-Authenticate': REALM },
-        }),
-      );
+      return errorJson(c, unauthorized(messages.missing, REALM));
     }
-    expected ??= sha256(token);
+    expected ??= Promise.all(tokens.map(sha256));
     const [given, wanted] = await Promise.all([sha256(match[1] as string), expected]);
-    if (!digestsEqual(given, wanted)) {
+    if (!matchesAny(given, wanted)) {
       throttle.failed(c);
-      return errorJson(
-        c,
-        new HttpError(401, 'UNAUTHORIZED', 'The API token is not valid.', {
-          headers: { 'WWW-Authenticate': `${REALM}, error="invalid_token"` },
-        }),
-      );
+      return errorJson(c, unauthorized(messages.invalid, `${REALM}, error="invalid_token"`));
     }
     throttle.succeeded(c);
     await next();
   };
+}
+
+function unauthorized(message: string, challenge: string): HttpError {
+  return new HttpError(401, 'UNAUTHORIZED', message, { headers: { 'WWW-Authenticate': challenge } });
 }

@@ -16,9 +16,8 @@ import { ConfigError } from '../core/errors.ts';
 import { createMetricsRegistry, type MetricsRegistry } from '../core/metrics/metrics-registry.ts';
 import { PROMETHEUS_CONTENT_TYPE } from '../core/metrics/prometheus-text.ts';
 import { DEFAULT_QUEUE_STATS_CACHE_MS, queueStats } from '../core/metrics/queue-stats.ts';
-import type { RequestThrottle } from './auth.ts';
+import { bearerTokens, type RequestThrottle } from './auth.ts';
 import { safeLog, type ErrorLogger } from './error-response.ts';
-import { anyBearerToken } from './metrics-auth.ts';
 
 /** The options of `createApp` this route reads. */
 export interface MetricsAppOptions {
@@ -64,6 +63,11 @@ export function checkMetricsOptions(options: MetricsAppOptions): MetricsConfig {
   return { registry, metricsToken, cacheMs: seconds * 1000 };
 }
 
+const METRICS_MESSAGES = {
+  missing: 'Send the API token or the metrics token as "Authorization: Bearer <token>".',
+  invalid: 'The token is not valid for /metrics.',
+};
+
 /**
  * Registers `GET /metrics` on `app` (nothing when turned off). Register it before the API's
  * bearer middleware, which would refuse the metrics token.
@@ -82,7 +86,7 @@ export function registerMetricsRoutes(
   if (!registry) return;
   const stats = queueStats(registry, { schema: config.schema, cacheMs: config.cacheMs });
   const tokens = [config.apiToken, config.metricsToken].filter((token) => typeof token === 'string');
-  if (tokens.length > 0) app.use('/metrics', anyBearerToken(tokens, config.throttle));
+  if (tokens.length > 0) app.use('/metrics', bearerTokens(tokens, config.throttle, METRICS_MESSAGES));
   app.get('/metrics', async (c) => {
     await stats.refresh(database, (error) => safeLog(config.log, error, c.req.raw));
     return c.body(await registry.render(), 200, {

@@ -37,20 +37,24 @@ export function combineObservers(
   logger: Logger,
 ): Required<WorkerObserver> {
   const reported = new Set<WorkerObserver>();
-  const combined = {} as Record<Hook, (...args: never[]) => void>;
+  const combined = {} as Record<Hook, (first: never, second: never) => void>;
   for (const hook of HOOKS) {
     const callers = observers.filter((observer) => observer[hook]);
-    combined[hook] = (...args: never[]) => {
-      for (const observer of callers) {
-        try {
-          (observer[hook] as (...a: never[]) => void).apply(observer, args);
-        } catch (error) {
-          if (reported.has(observer)) continue;
-          reported.add(observer);
-          logger.log('warn', 'observer_failed', { hook, error: String(error) });
-        }
-      }
-    };
+    // Called per task: no observer costs nothing, and no call builds an argument array.
+    combined[hook] =
+      callers.length === 0
+        ? () => undefined
+        : (first, second) => {
+            for (const observer of callers) {
+              try {
+                (observer[hook] as (first: never, second: never) => void).call(observer, first, second);
+              } catch (error) {
+                if (reported.has(observer)) continue;
+                reported.add(observer);
+                logger.log('warn', 'observer_failed', { hook, error: String(error) });
+              }
+            }
+          };
   }
   return combined as unknown as Required<WorkerObserver>;
 }
