@@ -5,6 +5,7 @@
  * @module
  */
 import { ConfigError } from './errors.ts';
+import { parseTraceparent } from './tracing/trace-context.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -78,9 +79,9 @@ function isConsoleLike(input: unknown): boolean {
  */
 export function traceIdOf(traceContext: string | null | undefined): string | undefined {
   if (!traceContext) return undefined;
-  const match = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}/.exec(traceContext);
-  const traceId = match?.[1];
-  return traceId && !/^0+$/.test(traceId) ? traceId : undefined;
+  // The creator's traceparent: the first line, before any tracestate (trace-context.ts).
+  const creator = traceContext.split('\n', 1)[0]!.split(' ', 1)[0]!;
+  return parseTraceparent(creator)?.traceId;
 }
 
 /** The fields every log line about a task run carries: its id, name, attempt and trace id. */
