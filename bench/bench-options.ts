@@ -112,6 +112,8 @@ export interface BenchOptions {
   peerDefaults: boolean;
   /** Length of the idle workload's counting window. */
   idleMinutes: number;
+  /** Only these modes (names as in the report, e.g. `best,best-tracing`); undefined: all. */
+  modes: string[] | undefined;
 }
 
 const SYSTEM_ALIASES: Record<string, SystemName> = {
@@ -131,6 +133,8 @@ export const USAGE = `usage: node bench/run.ts [--quick] [--reps N] [--only work
   --systems LIST   ${SYSTEM_NAMES.join(', ')} (aliases: ours, graphile, pgboss) (default: all)
   --peer-defaults  also run the peers at their defaults (modes named *-defaults; reference only)
   --idle-minutes N the idle workload's counting window (default: 5)
+  --modes LIST     only these modes (e.g. best,best-tracing); a system without any of them is skipped
+  --drain-jobs N   jobs per drain and drain-c1 run (default: 20000; --quick: 5000)
   --out FILE       raw results as JSON (default: .cache/bench/latest.json)
 
 Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test),
@@ -170,6 +174,8 @@ export function parseBenchOptions(argv: string[]): BenchOptions | 'help' {
       out: { type: 'string' },
       'peer-defaults': { type: 'boolean', default: false },
       'idle-minutes': { type: 'string' },
+      modes: { type: 'string' },
+      'drain-jobs': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -187,15 +193,26 @@ export function parseBenchOptions(argv: string[]): BenchOptions | 'help' {
     throw new Error(`--idle-minutes must be a number above 0 and at most 60, got ${values['idle-minutes']}.`);
   }
   const workloads = list(values.only, WORKLOADS, 'workload');
+  const base = quick ? QUICK_SIZES : FULL_SIZES;
+  const drainJobs = values['drain-jobs'] === undefined ? base.drainJobs : Number(values['drain-jobs']);
+  if (!Number.isInteger(drainJobs) || drainJobs < 100 || drainJobs > 1_000_000) {
+    throw new Error(`--drain-jobs must be an integer from 100 to 1000000, got ${values['drain-jobs']}.`);
+  }
+  const modes = values.modes
+    ?.split(',')
+    .map((mode) => mode.trim())
+    .filter(Boolean);
+  if (modes?.length === 0) throw new Error('--modes is empty.');
   return {
     quick,
     reps,
     workloads:
       values.only === undefined ? workloads.filter((workload) => !ON_REQUEST.includes(workload)) : workloads,
     systems,
-    sizes: quick ? QUICK_SIZES : FULL_SIZES,
+    sizes: values['drain-jobs'] === undefined ? base : { ...base, drainJobs, drainC1Jobs: drainJobs },
     out: values.out,
     peerDefaults: values['peer-defaults'] === true,
     idleMinutes,
+    modes,
   };
 }

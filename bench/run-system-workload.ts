@@ -23,6 +23,8 @@ export interface SystemWorkloadRun {
   progress: ProgressDisplay;
   /** Also run the peers' `…-defaults` modes. */
   peerDefaults: boolean;
+  /** Only these modes (undefined: all). */
+  modes?: readonly string[];
 }
 
 function rotate<T>(list: readonly T[], by: number): T[] {
@@ -37,6 +39,7 @@ export async function runSystemWorkload(
   const variants = run.systems.flatMap((definition) =>
     Object.keys(definition.modes[spec.id] ?? {})
       .filter((mode) => run.peerDefaults || !isPeerDefaultsMode(mode))
+      .filter((mode) => !run.modes || run.modes.includes(mode))
       .map((mode) => ({ definition, mode })),
   );
   const results: RunResult[] = [];

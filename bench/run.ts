@@ -61,6 +61,7 @@ async function runSystemSpec(
     sizes: options.sizes,
     reps: options.reps,
     peerDefaults: options.peerDefaults,
+    modes: options.modes,
     ...shared,
   });
   console.log(`\n## ${spec.title}\n${spec.describe(options.sizes)}\n`);
@@ -129,6 +130,7 @@ function resultsFile(
       systems: options.systems,
       peerDefaults: options.peerDefaults,
       idleMinutes: options.idleMinutes,
+      modes: options.modes,
     },
     sizes: options.sizes,
     conditions,

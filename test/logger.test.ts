@@ -6,7 +6,7 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/core/errors.ts';
-import { toLogger } from '../src/core/logger.ts';
+import { toLogger, type Logger, type LogLevel } from '../src/core/logger.ts';
 import { createApp } from '../src/http/index.ts';
 import { createLogger } from '../worker/container/logger.ts';
 import { runWorker, type WorkerHandle } from '../worker/container/index.ts';
@@ -78,6 +78,39 @@ describe('a pino logger given to runWorker', () => {
     const failed = byEvent('task_failed', failedId)!;
     expect(failed).toMatchObject({ name: 'test.fail', attempt: 1, level: 50, error: 'no' });
     expect(failed).not.toHaveProperty('traceId');
+  });
+});
+
+describe('a logger that writes only warnings', () => {
+  it('says so (pino, the own logger), and the worker does not even build its per-task lines', async () => {
+    expect(toLogger(pino({ level: 'warn' })).enabled?.('info')).toBe(false);
+    expect(toLogger(pino({ level: 'warn' })).enabled?.('warn')).toBe(true);
+    expect(createLogger({ level: 'info', write: () => undefined }).enabled?.('debug')).toBe(false);
+
+    const calls: Array<{ level: LogLevel; event: string }> = [];
+    const logger: Logger = {
+      log: (level, event) => void calls.push({ level, event }),
+      enabled: (level) => level === 'warn' || level === 'error',
+    };
+    const worker = await runWorker({
+      ...{ tasks: 'test/fixtures/tasks.ts', database: t.db, schema: t.schema, queues: ['quiet'] },
+      ...{ pollInterval: 50, isolation: 'none', logger },
+    });
+    try {
+      const { rows } = await t.db.query(
+        `select task ->> 'id' as id from ${t.schema}.create_task('test.multiply', '[2, 3]', options => '{"queue": "quiet"}') as f(task)`,
+      );
+      await waitFor(async () => {
+        const done = await t.db.query(`select status from ${t.schema}.tasks where id = $1`, [rows[0]!.id]);
+        return done.rows[0]?.status === 'COMPLETED';
+      });
+    } finally {
+      await worker.stop({ grace: 1 });
+    }
+    const perTask = calls.filter(({ event }) => event === 'task_started' || event === 'task_completed');
+    expect(perTask).toEqual([]);
+    // Lines the logger asked for still come (worker_started is info: the logger filters it).
+    expect(calls.some(({ event }) => event === 'worker_started')).toBe(true);
   });
 });
 

@@ -310,4 +310,25 @@ describe('with an SDK registered', () => {
       await worker.stop({ grace: 1 });
     }
   });
+
+  it('a run cancelled while it runs ends its span as cancelled when it stops, not at shutdown', async () => {
+    exporter.reset();
+    const client = createTaskClient({ database: t.db, schema: t.schema, tracing: otel });
+    const task = await client.createTask('trace.until_stopped', { queue: 'cancel' });
+    const worker = await runWorker({
+      ...{ database: t.db, schema: t.schema, tasks: 'test/fixtures/tracing-tasks.ts', queues: ['cancel'] },
+      ...{ isolation: 'none', pollInterval: 50, logger: silentLogger, tracing: otel },
+    });
+    try {
+      await waitFor(async () => (await client.getTask(task.id))?.status === 'PROGRESS');
+      await client.cancelTask(task.id);
+      const run = await waitFor(() =>
+        exporter.getFinishedSpans().find((span) => span.name === 'task_worker.run trace.until_stopped'),
+      );
+      expect(run.attributes['task_worker.task.outcome']).toBe('cancelled');
+      expect(run.attributes['messaging.message.id']).toBe(task.id);
+    } finally {
+      await worker.stop({ grace: 1 });
+    }
+  });
 });

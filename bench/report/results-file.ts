@@ -28,6 +28,7 @@ export interface ResultsFile {
     systems: string[];
     peerDefaults?: boolean;
     idleMinutes?: number;
+    modes?: string[];
   };
   sizes: BenchSizes;
   conditions: Conditions;

@@ -28,6 +28,7 @@ async function drain({ system, progress }: RunContext, jobs: number): Promise<Re
     progress.detail(`enqueued ${from + batch.length}/${jobs}`);
   }
   const started = performance.now();
+  const cpuAtStart = process.cpuUsage();
   const worker = await system.startWorker();
   const ready = performance.now();
   let polls = 0;
@@ -47,6 +48,7 @@ async function drain({ system, progress }: RunContext, jobs: number): Promise<Re
         describe: () => `not all ${jobs} jobs completed`,
       },
     );
+    const cpu = process.cpuUsage(cpuAtStart);
     const completed = await system.countCompleted();
     if (completed !== jobs)
       throw new Error(`Drained, but ${completed} of ${jobs} jobs are recorded as completed`);
@@ -55,6 +57,7 @@ async function drain({ system, progress }: RunContext, jobs: number): Promise<Re
       startMs: ready - started,
       jobsPerSecondAfterStart: jobs / ((finished - ready) / 1000),
       seconds: (finished - started) / 1000,
+      cpuMicrosPerJob: (cpu.user + cpu.system) / jobs,
     };
   } finally {
     await worker.stop();
@@ -79,6 +82,9 @@ const metrics: SystemWorkloadSpec['metrics'] = [
     ratioLabel: 'incl. start',
   },
   { key: 'startMs', label: 'start ms', better: 'lower', digits: 0 },
+  // The bench process's own CPU (every thread of it: the worker, the bench's probes; not
+  // Postgres or Redis), per job: steadier than the rate when comparing modes of one system.
+  { key: 'cpuMicrosPerJob', label: 'process CPU µs/job', better: 'lower', digits: 1 },
 ];
 
 export const drainWorkload: SystemWorkloadSpec = {
@@ -86,7 +92,8 @@ export const drainWorkload: SystemWorkloadSpec = {
   title: 'Drain at the best settings',
   describe: (sizes: BenchSizes) =>
     `${sizes.drainJobs.toLocaleString('en-US')} no-op jobs enqueued first (not timed); the clock stops at the first check (every ${POLL_MS} ms, an "exists" probe) finding no job left; a count then confirms all completed. ` +
-    '"after start": from the return of the worker start call; "incl. start": from just before it.',
+    '"after start": from the return of the worker start call; "incl. start": from just before it; ' +
+    '"process CPU": the bench process\'s CPU time (all its threads, where every worker runs) over the drain, per job.',
   metrics,
   run: (context) => drain(context, context.sizes.drainJobs),
 };

@@ -14,6 +14,17 @@ export type LogFields = Record<string, unknown>;
 /** The project's own interface: one event name and its fields per line. */
 export interface Logger {
   log(level: LogLevel, event: string, fields?: LogFields): void;
+  /**
+   * Whether a line at `level` would be written. Optional: without it every level counts as
+   * written. The worker asks before building a line it writes per task, so a logger at `info`
+   * pays nothing for `debug` lines.
+   */
+  enabled?(level: LogLevel): boolean;
+}
+
+/** Whether `logger` writes lines at `level` (true when it does not say). */
+export function logsAt(logger: Logger, level: LogLevel): boolean {
+  return logger.enabled?.(level) ?? true;
 }
 
 /**
@@ -26,6 +37,8 @@ export interface PinoLikeLogger {
   warn(fields: object, message?: string): void;
   error(fields: object, message?: string): void;
   child(bindings: Record<string, unknown>): PinoLikeLogger;
+  /** pino's level check, used when present. */
+  isLevelEnabled?(level: string): boolean;
 }
 
 /** What `runWorker({ logger })` and `createApp({ logger })` accept. */
@@ -44,6 +57,9 @@ export function toLogger(input: AnyLogger, component?: string): Logger {
     return {
       log(level, event, fields = {}) {
         target[level]({ event, ...fields }, event);
+      },
+      enabled(level) {
+        return typeof target.isLevelEnabled === 'function' ? target.isLevelEnabled(level) : true;
       },
     };
   }
@@ -79,10 +95,17 @@ function isConsoleLike(input: unknown): boolean {
  */
 export function traceIdOf(traceContext: string | null | undefined): string | undefined {
   if (!traceContext) return undefined;
+  // Tasks created together share the text: the last one read is remembered.
+  if (traceContext === lastTraceContext) return lastTraceId;
   // The creator's traceparent: the first line, before any tracestate (trace-context.ts).
   const creator = traceContext.split('\n', 1)[0]!.split(' ', 1)[0]!;
-  return parseTraceparent(creator)?.traceId;
+  lastTraceId = parseTraceparent(creator)?.traceId;
+  lastTraceContext = traceContext;
+  return lastTraceId;
 }
+
+let lastTraceContext: string | undefined;
+let lastTraceId: string | undefined;
 
 /** The fields every log line about a task run carries: its id, name, attempt and trace id. */
 export function taskLogFields(task: {

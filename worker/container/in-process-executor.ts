@@ -61,10 +61,12 @@ export class InProcessExecutor implements Executor {
         }, timeoutSeconds * 1000);
       }
       const trace = this.options.runTrace;
+      const traceparent = trace?.traceparent(task.token);
       const run = () =>
-        runHandler(this.registry, trace ? { ...task, traceparent: trace.traceparent(task.token) } : task, {
+        runHandler(this.registry, task, {
           signal: controller.signal,
           onProgress: (json) => this.options.onProgress?.(task.token, json),
+          traceparent,
         });
       // Traced: the handler runs with the run's span active, so the spans it makes are its children.
       void (trace ? trace.within(task.token, run) : run()).then(finish);

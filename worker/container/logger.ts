@@ -32,6 +32,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const min = ORDER[options.level ?? 'info'];
   const write = options.write ?? ((line: string) => process.stdout.write(line));
   return {
+    enabled: (level) => ORDER[level] >= min,
     log(level, event, fields = {}) {
       if (ORDER[level] < min) return;
       if (format === 'json') {
@@ -81,4 +82,4 @@ export function escapeControls(text: string): string {
 }
 
 /** A logger that drops everything (tests, embedding). */
-export const silentLogger: Logger = { log() {} };
+export const silentLogger: Logger = { log() {}, enabled: () => false };

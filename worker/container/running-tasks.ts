@@ -10,7 +10,7 @@
  * @module
  */
 import { createTaskEvent } from '../../src/core/events/task-events.ts';
-import { taskLogFields, traceIdOf } from '../../src/core/logger.ts';
+import { logsAt, taskLogFields } from '../../src/core/logger.ts';
 import type { Completer } from './completer.ts';
 import type { Executor, Outcome } from './executor.ts';
 import type { Logger } from './logger.ts';
@@ -78,7 +78,7 @@ export class RunningTasks {
     this.entries.set(task.token, { task });
     stats.running = this.entries.size;
     this.o.observer.started(task);
-    logger.log('debug', 'task_started', taskLogFields(task));
+    if (logsAt(logger, 'debug')) logger.log('debug', 'task_started', taskLogFields(task));
     void executor.run(task, task.timeout).then((outcome) => this.finish(task, outcome));
   }
 
@@ -162,11 +162,11 @@ export class RunningTasks {
         duration,
         reason: 'cancelled',
       });
+      this.o.observer.ended(task, outcome);
       return;
     }
     this.o.observer.ended(task, outcome);
-    const traceId = traceIdOf(task.traceContext);
-    const common = { id, attempt, token, name, duration: outcome.duration, traceId };
+    const common = { id, attempt, token, name, duration: outcome.duration, traceContext: task.traceContext };
     this.o.completer.add(
       outcome.ok
         ? { kind: 'complete', ...common, json: outcome.json }

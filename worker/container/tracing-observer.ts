@@ -14,7 +14,7 @@
  * @module
  */
 import type { Database } from '../../src/core/database.ts';
-import type { Landed } from '../../src/core/execution/write-back.ts';
+import type { Landed, WriteBack } from '../../src/core/execution/write-back.ts';
 import { traceStatements, type TraceStatements } from '../../src/core/sql/trace-statements.ts';
 import {
   flushableProvider,
@@ -66,15 +66,11 @@ export async function workerTracing(
   return { observers: [observer], runTrace: observer, close: () => observer.close() };
 }
 
-interface Run {
-  span: RunSpan;
-  task: ClaimedTask;
-  cancelled?: boolean;
-}
-
 class TracingObserver implements WorkerObserver, RunTrace {
-  /** Traced runs by lease token, from `started` until their span ends. */
-  private readonly runs = new Map<string, Run>();
+  /** Runs by lease token, from `started` until their outcome lands (or they stop cancelled). */
+  private readonly runs = new Map<string, RunSpan>();
+  /** Runs found cancelled while running: their spans end when they stop. */
+  private readonly cancelledRuns = new Set<string>();
   private readonly api: TracingApi;
   private readonly tracer: RunTracer;
   private readonly parts: WorkerTracingParts;
@@ -87,48 +83,60 @@ class TracingObserver implements WorkerObserver, RunTrace {
     this.sql = traceStatements(parts.schema);
   }
 
+  claimed(): void {
+    // Whether an SDK and a context manager are registered: asked once per claim, not per run.
+    this.tracer.refresh();
+  }
+
   started(task: ClaimedTask): void {
     const span = this.tracer.start(task);
-    if (span) this.runs.set(task.token, { span, task });
+    if (span) this.runs.set(task.token, span);
   }
 
   cancelled(task: ClaimedTask, started: boolean): void {
-    const run = started ? this.runs.get(task.token) : undefined;
-    if (run) run.cancelled = true;
+    if (started && this.runs.has(task.token)) this.cancelledRuns.add(task.token);
   }
 
   ended(task: ClaimedTask): void {
-    // A cancelled run writes nothing back: its span ends with the run.
-    const run = this.runs.get(task.token);
-    if (!run?.cancelled) return;
+    // A cancelled run writes nothing back: its span ends when the run stops.
+    if (!this.cancelledRuns.delete(task.token)) return;
+    const span = this.runs.get(task.token);
     this.runs.delete(task.token);
-    run.span.end('cancelled');
+    span?.end('cancelled');
   }
 
   landed(landed: readonly Landed[]): void {
     if (this.runs.size === 0) return;
     for (const { item, status, runAt } of landed) {
-      const run = this.runs.get(item.token);
-      if (!run) continue;
+      const span = this.runs.get(item.token);
+      if (!span) continue;
       this.runs.delete(item.token);
-      const error = item.kind === 'fail' ? item.error : undefined;
-      run.span.end(OUTCOMES[status ?? 'null'], { error, retryAt: status === 'PENDING' ? runAt : undefined });
-      if (status === 'PENDING') this.linkRetry(run);
+      if (!span.recording) continue;
+      const retry = status === 'PENDING';
+      span.end(
+        OUTCOMES[status ?? 'null'],
+        item.kind === 'fail' ? item.error : undefined,
+        retry ? runAt : undefined,
+      );
+      if (retry) this.linkRetry(item, span.traceparent);
     }
   }
 
   traceparent(token: string): string | undefined {
-    return this.runs.get(token)?.span.traceparent;
+    return this.runs.get(token)?.traceparent;
   }
 
   within<T>(token: string, fn: () => T): T {
-    const run = this.runs.get(token);
-    return run ? this.api.context.with(run.span.context, fn) : fn();
+    // Without a context manager nothing could read the context: it is not even made.
+    if (!this.tracer.carriesContext) return fn();
+    const span = this.runs.get(token);
+    return span ? this.api.context.with(span.context, fn) : fn();
   }
 
   async close(): Promise<void> {
-    for (const run of this.runs.values()) run.span.end('interrupted');
+    for (const span of this.runs.values()) span.end('interrupted');
     this.runs.clear();
+    this.cancelledRuns.clear();
     const provider = flushableProvider(this.api);
     if (!provider) return;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -141,11 +149,11 @@ class TracingObserver implements WorkerObserver, RunTrace {
   }
 
   /** Stores the failed run's span beside the creator's, for the retry's span to link to. */
-  private linkRetry({ task, span }: Run): void {
+  private linkRetry(item: WriteBack, runTraceparent: string): void {
     const { db, logger } = this.parts;
-    const traceContext = withPreviousRun(task.traceContext, span.traceparent);
-    db.query(this.sql.taskRetryTraceLink, [task.id, task.attempt, traceContext]).catch((error: unknown) =>
-      logger.log('debug', 'trace_link_not_saved', { taskId: task.id, error: String(error) }),
+    const traceContext = withPreviousRun(item.traceContext ?? null, runTraceparent);
+    db.query(this.sql.taskRetryTraceLink, [item.id, item.attempt, traceContext]).catch((error: unknown) =>
+      logger.log('debug', 'trace_link_not_saved', { taskId: item.id, error: String(error) }),
     );
   }
 }

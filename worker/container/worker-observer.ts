@@ -15,7 +15,10 @@ export interface WorkerObserver {
   claimed?(tasks: readonly ClaimedTask[]): void;
   /** A claimed task's run starts now. */
   started?(task: ClaimedTask): void;
-  /** A run ended and its outcome goes to be written back (not for cancelled runs); seconds. */
+  /**
+   * A run ended (`duration` in seconds): its outcome goes to be written back, or, for a run found
+   * cancelled ({@link WorkerObserver.cancelled} came first), is dropped.
+   */
   ended?(task: ClaimedTask, outcome: { ok: boolean; duration: number }): void;
   /** Outcomes were written back; `status` null: fencing refused it (cancelled, or lease lost). */
   landed?(landed: readonly Landed[]): void;

@@ -2,6 +2,7 @@
  * One log line and one counter per write-back that landed, or that fencing refused.
  * @module
  */
+import { logsAt, traceIdOf } from '../../src/core/logger.ts';
 import { UNKNOWN_TASK_ERROR } from '../../src/core/task-error.ts';
 import type { Landed } from './completer.ts';
 import type { Logger } from './logger.ts';
@@ -19,8 +20,13 @@ export function logWriteBack(
   { item, status, runAt }: Landed,
   { logger, stats, registered }: WriteBackLogContext,
 ): void {
-  const { id: taskId, name, attempt, traceId } = item;
-  const base = { taskId, name, attempt, ...(traceId ? { traceId } : {}), duration: round(item.duration) };
+  if (status === 'COMPLETED') {
+    stats.completed++;
+    // One line per task: not even built when `info` is not written.
+    if (logsAt(logger, 'info')) logger.log('info', 'task_completed', fields(item));
+    return;
+  }
+  const base = fields(item);
   if (status === null) {
     stats.lost++;
     logger.log('warn', 'task_result_rejected', {
@@ -28,9 +34,6 @@ export function logWriteBack(
       reason:
         'the task is no longer owned by this attempt (cancelled, or its lease expired and it was recovered)',
     });
-  } else if (status === 'COMPLETED') {
-    stats.completed++;
-    logger.log('info', 'task_completed', base);
   } else if (item.kind === 'fail') {
     const fields = { ...base, error: item.error.message, errorType: item.error.type };
     if (status === 'PENDING') {
@@ -43,6 +46,12 @@ export function logWriteBack(
       logger.log('error', 'task_failed', { ...fields, ...names, stack: item.error.stack });
     }
   }
+}
+
+function fields(item: Landed['item']) {
+  const { id: taskId, name, attempt } = item;
+  const traceId = traceIdOf(item.traceContext);
+  return { taskId, name, attempt, ...(traceId ? { traceId } : {}), duration: round(item.duration) };
 }
 
 function round(seconds: number): number {

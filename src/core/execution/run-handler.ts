@@ -30,7 +30,12 @@ export type HandlerOutcome =
 export async function runHandler(
   tasks: TaskRegistry,
   task: RunnableTask,
-  options: { signal: AbortSignal; onProgress?: (json: string) => void },
+  options: {
+    signal: AbortSignal;
+    onProgress?: (json: string) => void;
+    /** The run span's `traceparent`, when the caller traces (else the task's own, if any). */
+    traceparent?: string | undefined;
+  },
 ): Promise<HandlerOutcome> {
   const started = performance.now();
   const duration = () => (performance.now() - started) / 1000;
@@ -42,7 +47,7 @@ export async function runHandler(
     taskId: task.id,
     name: task.name,
     attempt: task.attempt,
-    traceparent: task.traceparent,
+    traceparent: options.traceparent ?? task.traceparent,
     async progress(value: JsonValue) {
       options.onProgress?.(toStrictJson(value, 'progress'));
     },

@@ -22,8 +22,8 @@ export type WriteBack =
       name: string;
       json: string;
       duration: number;
-      /** The trace id of the task's stored trace context, for log lines (not written). */
-      traceId?: string | undefined;
+      /** The task's stored trace context, whose trace id log lines carry (not written). */
+      traceContext?: string | null | undefined;
     }
   | {
       kind: 'fail';
@@ -34,8 +34,8 @@ export type WriteBack =
       error: SerializedError;
       duration: number;
       retryable: boolean;
-      /** The trace id of the task's stored trace context, for log lines (not written). */
-      traceId?: string | undefined;
+      /** The task's stored trace context, whose trace id log lines carry (not written). */
+      traceContext?: string | null | undefined;
     };
 
 /** What a write-back did. */

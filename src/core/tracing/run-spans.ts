@@ -61,58 +61,176 @@ export interface RunSpan {
   readonly traceparent: string;
   /** The context with this span active, for code that runs the handler in process. */
   readonly context: OtelContext;
-  /** Ends the span (once; later calls do nothing). */
-  end(outcome: RunOutcome, detail?: { error?: SerializedError; retryAt?: Date }): void;
+  /** False for a run its creator did not sample: it has no span, and ending it does nothing. */
+  readonly recording: boolean;
+  /**
+   * Ends the span (once; later calls do nothing): `error` when the handler failed, `retryAt`
+   * when that failure scheduled a retry.
+   */
+  end(outcome: RunOutcome, error?: SerializedError, retryAt?: Date): void;
 }
 
-/** Starts run spans; `start` returns undefined while no SDK is registered (then nothing is paid). */
+/**
+ * Starts run spans. What it asks the API (is an SDK registered, does a context manager carry
+ * contexts) is read once and again at each {@link RunTracer.refresh}, not per run: the worker
+ * refreshes once per claim.
+ */
 export interface RunTracer {
+  /** The run's span; undefined while no SDK is registered (then nothing is paid). */
   start(task: RunSpanTask): RunSpan | undefined;
+  /**
+   * Whether code given a run's context would see it: false while no context manager is
+   * registered (the API's default), when making the context would be wasted work.
+   */
+  readonly carriesContext: boolean;
+  /** Reads again whether an SDK and a context manager are registered. */
+  refresh(): void;
 }
 
 /** A run tracer over `api` for the executor `workerId`. */
 export function createRunTracer(api: TracingApi, workerId: string): RunTracer {
-  const registered = tracerProviderRegistered(api);
-  let tracer: OtelTracer | undefined;
-  return {
-    start(task) {
-      if (!registered()) return undefined;
-      tracer ??= api.trace.getTracer(TRACER_NAME);
-      const stored = parseStoredTraceContext(task.traceContext);
-      // The creator's sampler left this task out: its runs follow, as a parent-based sampler (the
-      // SDK default) would decide, at no cost: no span, the creator's context handed on.
-      if (stored?.parent && (stored.parent.traceFlags & SAMPLED) === 0)
-        return unsampledRun(api, stored.parent);
-      const parent = stored?.parent ? remoteParent(api, stored.parent) : api.ROOT_CONTEXT;
-      const links: OtelLink[] = stored?.previousRun
-        ? [{ context: { ...stored.previousRun, isRemote: true }, attributes: PREVIOUS_ATTEMPT }]
-        : [];
-      const span = tracer.startSpan(
-        `task_worker.run ${task.name}`,
-        { kind: SPAN_KIND.consumer, attributes: runAttributes(task, workerId), links },
-        parent,
-      );
-      return runSpan(api, span, parent);
-    },
-  };
+  return new ApiRunTracer(api, workerId);
 }
+
+class ApiRunTracer implements RunTracer {
+  carriesContext = false;
+  private readonly api: TracingApi;
+  private readonly workerId: string;
+  private readonly registered: () => boolean;
+  private readonly origins: OriginCache;
+  private readonly spanNames = new Map<string, string>();
+  private tracer: OtelTracer | undefined;
+
+  constructor(api: TracingApi, workerId: string) {
+    this.api = api;
+    this.workerId = workerId;
+    this.registered = tracerProviderRegistered(api);
+    this.origins = new OriginCache(api);
+    this.refresh();
+  }
+
+  refresh(): void {
+    this.tracer = this.registered() ? (this.tracer ?? this.api.trace.getTracer(TRACER_NAME)) : undefined;
+    this.carriesContext = this.tracer !== undefined && contextManagerRegistered(this.api);
+  }
+
+  start(task: RunSpanTask): RunSpan | undefined {
+    const { tracer } = this;
+    if (!tracer) return undefined;
+    const origin = this.origins.of(task.traceContext);
+    // The creator's sampler left this task out: its runs follow, as a parent-based sampler (the
+    // SDK default) would decide, at no cost: no span, the creator's context handed on.
+    if (origin.unsampled) return origin.unsampled;
+    const span = tracer.startSpan(
+      this.spanName(task.name),
+      { kind: SPAN_KIND.consumer, attributes: runAttributes(task, this.workerId), links: origin.links },
+      origin.parent,
+    );
+    return new SdkRunSpan(this.api, span, origin.parent);
+  }
+
+  private spanName(name: string): string {
+    let spanName = this.spanNames.get(name);
+    if (spanName === undefined) {
+      if (this.spanNames.size >= NAMES_KEPT) this.spanNames.clear();
+      spanName = `task_worker.run ${name}`;
+      this.spanNames.set(name, spanName);
+    }
+    return spanName;
+  }
+}
+
+/** Span names remembered (one per task name). */
+const NAMES_KEPT = 1000;
+
+/**
+ * Whether the API has a context manager: a context entered with `with` is the active one inside
+ * it. Without one (`NoopContextManager`) the active context is always the root.
+ */
+function contextManagerRegistered(api: TracingApi): boolean {
+  const probe = api.trace.setSpanContext(api.ROOT_CONTEXT, PROBE_SPAN_CONTEXT);
+  try {
+    return api.context.with(probe, () => api.context.active() === probe);
+  } catch {
+    return true;
+  }
+}
+
+const PROBE_SPAN_CONTEXT: OtelSpanContext = {
+  traceId: '0af7651916cd43dd8448eb211c80319c',
+  spanId: 'b7ad6b7169203331',
+  traceFlags: 0,
+  isRemote: true,
+};
 
 const SAMPLED = 0x01;
+const NO_LINKS = Object.freeze([]) as unknown as OtelLink[];
 
-/** A run of a task its creator did not sample: the handler continues the creator's context. */
-function unsampledRun(api: TracingApi, parent: ParentContext): RunSpan {
-  let context: OtelContext | undefined;
-  return {
-    traceparent: formatTraceparent(parent),
-    get context() {
-      context ??= remoteParent(api, parent);
-      return context;
-    },
-    end() {},
-  };
+/** What a task's stored `trace_context` makes of its runs: the same for every task sharing it. */
+interface Origin {
+  /** The creating span's (remote) context, or the root context when it was created untraced. */
+  parent: OtelContext;
+  /** The link to the previous attempt's run span, if any (the SDK copies it per span). */
+  links: OtelLink[];
+  /** Set when the creator was not sampled: the run that hands its context on, span-less. */
+  unsampled?: RunSpan;
 }
 
+/**
+ * Stored contexts already read, so that tasks created together (one `createTasks` call, one
+ * request, one transaction: the same `trace_context` text) are parsed once and share the parent
+ * context object. Bounded: forgotten all at once past {@link ORIGINS_KEPT} distinct texts.
+ */
+class OriginCache {
+  private readonly api: TracingApi;
+  private readonly origins = new Map<string, Origin>();
+
+  constructor(api: TracingApi) {
+    this.api = api;
+  }
+
+  of(traceContext: string | null): Origin {
+    const key = traceContext ?? '';
+    let origin = this.origins.get(key);
+    if (!origin) {
+      if (this.origins.size >= ORIGINS_KEPT) this.origins.clear();
+      origin = this.read(traceContext);
+      this.origins.set(key, origin);
+    }
+    return origin;
+  }
+
+  private read(traceContext: string | null): Origin {
+    const { api } = this;
+    const stored = parseStoredTraceContext(traceContext);
+    const parent = stored?.parent ? remoteParent(api, stored.parent) : api.ROOT_CONTEXT;
+    if (stored?.parent && (stored.parent.traceFlags & SAMPLED) === 0)
+      return { parent, links: NO_LINKS, unsampled: new UnsampledRun(parent, stored.parent) };
+    const links: OtelLink[] = stored?.previousRun
+      ? [{ context: { ...stored.previousRun, isRemote: true }, attributes: PREVIOUS_ATTEMPT }]
+      : NO_LINKS;
+    return { parent, links };
+  }
+}
+
+/** Distinct stored contexts remembered by a run tracer. */
+const ORIGINS_KEPT = 1000;
+
 const PREVIOUS_ATTEMPT = { 'task_worker.link.type': 'previous_attempt' };
+
+/** The runs of a task its creator did not sample (shared by them): the creator's context. */
+class UnsampledRun implements RunSpan {
+  readonly traceparent: string;
+  readonly context: OtelContext;
+  readonly recording = false;
+
+  constructor(context: OtelContext, parent: ParentContext) {
+    this.context = context;
+    this.traceparent = formatTraceparent(parent);
+  }
+
+  end(): void {}
+}
 
 function runAttributes(task: RunSpanTask, workerId: string) {
   return {
@@ -145,28 +263,40 @@ function remoteParent(api: TracingApi, parent: ParentContext): OtelContext {
   return api.trace.setSpanContext(api.ROOT_CONTEXT, spanContext);
 }
 
-function runSpan(api: TracingApi, span: OtelSpan, parent: OtelContext): RunSpan {
-  let ended = false;
-  let context: OtelContext | undefined;
-  return {
-    traceparent: formatTraceparent(span.spanContext()),
-    get context() {
-      context ??= api.trace.setSpan(parent, span);
-      return context;
-    },
-    end(outcome, detail = {}) {
-      if (ended) return;
-      ended = true;
-      span.setAttribute('task_worker.task.outcome', outcome);
-      const { error, retryAt } = detail;
-      if (error) {
-        const type = error.type ?? 'Error';
-        span.recordException({ name: type, message: error.message, stack: error.stack ?? undefined });
-        span.setAttribute('error.type', type);
-        span.setStatus({ code: SPAN_STATUS.error, message: error.message });
-      }
-      if (retryAt) span.setAttribute('task_worker.task.retry_at', retryAt.toISOString());
-      span.end();
-    },
-  };
+/** A run with an SDK span (sampled, or non-recording when the SDK's sampler said so). */
+class SdkRunSpan implements RunSpan {
+  readonly traceparent: string;
+  readonly recording = true;
+  private readonly api: TracingApi;
+  private readonly span: OtelSpan;
+  private readonly parent: OtelContext;
+  private withSpan: OtelContext | undefined;
+  private ended = false;
+
+  constructor(api: TracingApi, span: OtelSpan, parent: OtelContext) {
+    this.api = api;
+    this.span = span;
+    this.parent = parent;
+    this.traceparent = formatTraceparent(span.spanContext());
+  }
+
+  get context(): OtelContext {
+    this.withSpan ??= this.api.trace.setSpan(this.parent, this.span);
+    return this.withSpan;
+  }
+
+  end(outcome: RunOutcome, error?: SerializedError, retryAt?: Date): void {
+    if (this.ended) return;
+    this.ended = true;
+    const { span } = this;
+    span.setAttribute('task_worker.task.outcome', outcome);
+    if (error) {
+      const type = error.type ?? 'Error';
+      span.recordException({ name: type, message: error.message, stack: error.stack ?? undefined });
+      span.setAttribute('error.type', type);
+      span.setStatus({ code: SPAN_STATUS.error, message: error.message });
+    }
+    if (retryAt) span.setAttribute('task_worker.task.retry_at', retryAt.toISOString());
+    span.end();
+  }
 }
