@@ -12,11 +12,11 @@ import { benchEnvironment } from './bench-environment.ts';
 import { parseBenchOptions, USAGE, type BenchOptions, type Workload } from './bench-options.ts';
 import { BenchNamespaces } from './bench-namespaces.ts';
 import { ProgressDisplay } from './progress-display.ts';
-import { formatRatios, formatVariants } from './report/format-results.ts';
+import { formatModeCosts, formatRatios, formatVariants } from './report/format-results.ts';
 import { collectConditions, formatConditions, type Conditions } from './report/machine-conditions.ts';
 import { writeResults, type ResultsFile } from './report/results-file.ts';
 import type { RunResult } from './report/run-result.ts';
-import { summarizeRatios, summarizeVariants } from './report/summarize.ts';
+import { summarizeModeCosts, summarizeRatios, summarizeVariants } from './report/summarize.ts';
 import { runSystemWorkload } from './run-system-workload.ts';
 import { SYSTEMS } from './systems/all-systems.ts';
 import { busyMemoryWorkload, formatBusyMemory } from './workloads/busy-memory.ts';
@@ -69,6 +69,11 @@ async function runSystemSpec(
   const ratios = formatRatios(summarizeRatios(results, spec.metrics), spec.metrics, 'text');
   if (ratios)
     console.log(`\nSame-run ratio, median of repetitions (> 1: edge-task-worker better)\n${ratios}`);
+  const costs = formatModeCosts(summarizeModeCosts(results, spec.metrics), spec.metrics, 'text');
+  if (costs)
+    console.log(
+      `\nModes against the same settings without their addition, same repetition (median, min–max)\n${costs}`,
+    );
   return results;
 }
 
@@ -144,6 +149,7 @@ function resultsFile(
           workload,
           variants: summarizeVariants(results, spec.metrics),
           ratios: summarizeRatios(results, spec.metrics),
+          modeCosts: summarizeModeCosts(results, spec.metrics),
         },
       ];
     }),

@@ -39,7 +39,11 @@ async function startPrometheus(dir: string, config: string): Promise<{ url: stri
   );
   let errors = '';
   child.stderr!.on('data', (chunk: Buffer) => (errors += chunk.toString()));
-  const exited = new Promise((resolve) => child.once('exit', resolve));
+  // A binary that cannot start emits 'error' and never 'exit'.
+  const exited = new Promise((resolve) => {
+    child.once('exit', resolve);
+    child.once('error', resolve);
+  });
   cleanups.push(async () => {
     child.kill('SIGTERM');
     await exited;
@@ -53,6 +57,15 @@ async function startPrometheus(dir: string, config: string): Promise<{ url: stri
     { what: 'Prometheus ready', timeout: 10_000 },
   );
   return { url, child };
+}
+
+/** Each start's value, once every start has settled (and registered its clean-up). */
+async function allStarted<T extends readonly unknown[]>(
+  starts: readonly [...{ [K in keyof T]: Promise<T[K]> }],
+): Promise<T> {
+  const settled = await Promise.allSettled(starts);
+  for (const result of settled) if (result.status === 'rejected') throw result.reason;
+  return settled.map((result) => (result as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 /** An instant query's samples, as `{labels…}: value` pairs. */
@@ -84,7 +97,9 @@ scrape_configs:
   - job_name: worker
     static_configs: [{ targets: ['127.0.0.1:${workerPort}'] }]
 `;
-    const [prometheus, dev, worker] = await Promise.all([
+    // allSettled: a start that fails (no prometheus binary) must not leave the others running
+    // unregistered for clean-up.
+    const [prometheus, dev, worker] = await allStarted([
       startPrometheus(dir, config),
       // The dev stack's worker serves queue "dev", the other worker queue "work".
       startDevProcess({

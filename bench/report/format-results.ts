@@ -5,7 +5,7 @@
  * @module
  */
 import type { MetricSpec } from '../workloads/system-workload.ts';
-import type { RatioSummary, VariantSummary } from './summarize.ts';
+import type { ModeCostSummary, RatioSummary, VariantSummary } from './summarize.ts';
 import { markdownTable, textTable } from './text-table.ts';
 
 export type TableStyle = 'text' | 'markdown';
@@ -66,5 +66,30 @@ export function formatRatios(
         .join(', '),
     ),
   ]);
+  return table(style, header, rows);
+}
+
+/** One row per mode and its base: each metric's median same-repetition ratio (min–max). */
+export function formatModeCosts(
+  costs: readonly ModeCostSummary[],
+  metrics: readonly MetricSpec[],
+  style: TableStyle,
+): string {
+  if (costs.length === 0) return '';
+  const modes = [...new Set(costs.map((cost) => cost.mode))];
+  const header = ['mode', 'vs.', ...metrics.map((metric) => metric.label)];
+  const rows = modes.map((mode) => {
+    const mine = costs.filter((cost) => cost.mode === mode);
+    return [
+      mode,
+      mine[0]!.base,
+      ...metrics.map((metric) => {
+        const cost = mine.find((c) => c.metric === metric.key);
+        if (!cost) return '–';
+        const span = cost.reps > 1 ? ` (${cost.min.toFixed(2)}–${cost.max.toFixed(2)})` : '';
+        return `${cost.median.toFixed(2)}×${span}`;
+      }),
+    ];
+  });
   return table(style, header, rows);
 }

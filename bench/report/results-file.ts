@@ -14,7 +14,7 @@ import type { LimitedClaimResult } from '../workloads/limited-claim.ts';
 import type { WorkerMemoryResult } from '../workloads/worker-memory.ts';
 import type { Conditions } from './machine-conditions.ts';
 import type { RunResult } from './run-result.ts';
-import type { RatioSummary, VariantSummary } from './summarize.ts';
+import type { ModeCostSummary, RatioSummary, VariantSummary } from './summarize.ts';
 
 export interface ResultsFile {
   startedAt: string;
@@ -33,7 +33,12 @@ export interface ResultsFile {
   sizes: BenchSizes;
   conditions: Conditions;
   runs: RunResult[];
-  summaries: Array<{ workload: string; variants: VariantSummary[]; ratios: RatioSummary[] }>;
+  summaries: Array<{
+    workload: string;
+    variants: VariantSummary[];
+    ratios: RatioSummary[];
+    modeCosts?: ModeCostSummary[];
+  }>;
   claimCost: ClaimCostResult | undefined;
   limitedClaim?: LimitedClaimResult | undefined;
   memory: WorkerMemoryResult[] | undefined;

@@ -88,3 +88,53 @@ export function summarizeRatios(runs: readonly RunResult[], metrics: readonly Me
   }
   return ratios;
 }
+
+/** A mode of edge-task-worker measured against the same settings without its additions. */
+export interface ModeCostSummary {
+  mode: string;
+  /** The mode it adds to: the name before the first `-` (`best-tracing` → `best`). */
+  base: string;
+  metric: string;
+  /** Median of the per-repetition ratios mode / base (for "lower is better" metrics too). */
+  median: number;
+  min: number;
+  max: number;
+  reps: number;
+}
+
+/**
+ * For each edge-task-worker mode named `<base>-<addition>` whose base mode ran too (`best-tracing`
+ * and `best`), the ratio of each metric to the base's in the same repetition, and its median: what
+ * the addition costs, with the machine's drift between repetitions taken out.
+ */
+export function summarizeModeCosts(
+  runs: readonly RunResult[],
+  metrics: readonly MetricSpec[],
+): ModeCostSummary[] {
+  const ok = runs.filter((run) => run.system === OURS && run.metrics);
+  const modes = [...new Set(ok.map((run) => run.mode))];
+  const costs: ModeCostSummary[] = [];
+  for (const mode of modes) {
+    const base = mode.slice(0, mode.indexOf('-'));
+    if (!mode.includes('-') || !modes.includes(base)) continue;
+    for (const metric of metrics) {
+      const perRep: number[] = [];
+      for (const rep of new Set(ok.map((run) => run.rep))) {
+        const a = ok.find((run) => run.rep === rep && run.mode === mode)?.metrics?.[metric.key];
+        const b = ok.find((run) => run.rep === rep && run.mode === base)?.metrics?.[metric.key];
+        if (a === undefined || b === undefined || b <= 0) continue;
+        perRep.push(a / b);
+      }
+      if (perRep.length > 0)
+        costs.push({
+          mode,
+          base,
+          metric: metric.key,
+          median: median(perRep),
+          ...range(perRep),
+          reps: perRep.length,
+        });
+    }
+  }
+  return costs;
+}

@@ -36,6 +36,12 @@ export function edgeTaskWorkerUnfinishedCount(schema: string): string {
   return `select count(*)::int as n from ${benchSchema(schema)}.tasks where status <> 'COMPLETED'`;
 }
 
+/** edge-task-worker: tasks not COMPLETED, by status and error (a drain that ended short). */
+export function edgeTaskWorkerUnfinished(schema: string): string {
+  return `select status, left(error, 200) as error, count(*)::int as n from ${benchSchema(schema)}.tasks
+  where status <> 'COMPLETED' group by 1, 2 order by 3 desc limit 5`;
+}
+
 /**
  * edge-task-worker: true when no task is `PENDING` or `PROGRESS`. Two `exists` probes of the
  * partial claim and lease indexes; the count above reads every row, which during a drain

@@ -11,7 +11,12 @@ import type { TaskClient } from '../../src/core/service/task-client.ts';
 import type { Database } from '../../src/core/database.ts';
 import type { Notifier } from '../../src/core/notifier.ts';
 import { STAMP_CHANNEL, type StampMessage } from '../fixtures/stamp-channel.js';
-import { edgeTaskWorkerDrained, edgeTaskWorkerUnfinishedCount, schemaDrop } from '../sql/bench-statements.ts';
+import {
+  edgeTaskWorkerDrained,
+  edgeTaskWorkerUnfinished,
+  edgeTaskWorkerUnfinishedCount,
+  schemaDrop,
+} from '../sql/bench-statements.ts';
 import type {
   BenchEnvironment,
   BenchJob,
@@ -187,6 +192,12 @@ function createEdgeTaskWorker(environment: BenchEnvironment, mode: string, schem
     async isDrained() {
       const { rows } = await opened().db.query<{ drained: boolean }>(edgeTaskWorkerDrained(schema));
       return rows[0]?.drained === true;
+    },
+    async describeUnfinished() {
+      const { rows } = await opened().db.query<{ status: string; error: string | null; n: number }>(
+        edgeTaskWorkerUnfinished(schema),
+      );
+      return rows.map(({ status, error, n }) => `${n} ${status}${error ? ` (${error})` : ''}`).join(', ');
     },
     async startWorker(onStamp?: StampListener) {
       if (!worker) throw new Error(`edge-task-worker has no worker mode "${mode}"`);

@@ -83,6 +83,8 @@ export interface QueueSystem {
    * not a count over a table the worker under test is busy with.
    */
   isDrained(): Promise<boolean>;
+  /** What the jobs not completed became (for the error when a drain ends short), if it can say. */
+  describeUnfinished?(): Promise<string>;
   /** Starts a worker in this system's mode; resolves once the start call returned. */
   startWorker(onStamp?: StampListener): Promise<RunningWorker>;
 }

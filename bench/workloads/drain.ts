@@ -50,8 +50,12 @@ async function drain({ system, progress }: RunContext, jobs: number): Promise<Re
     );
     const cpu = process.cpuUsage(cpuAtStart);
     const completed = await system.countCompleted();
-    if (completed !== jobs)
-      throw new Error(`Drained, but ${completed} of ${jobs} jobs are recorded as completed`);
+    if (completed !== jobs) {
+      const rest = (await system.describeUnfinished?.()) ?? '';
+      throw new Error(
+        `Drained, but ${completed} of ${jobs} jobs are recorded as completed${rest && `: ${rest}`}`,
+      );
+    }
     return {
       jobsPerSecond: jobs / ((finished - started) / 1000),
       startMs: ready - started,
