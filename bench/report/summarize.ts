@@ -58,6 +58,17 @@ export function summarizeVariants(
   });
 }
 
+/** `key` of variants `a` and `b` in each repetition both ran in, as pairs (both above 0). */
+function perRepetition(ok: readonly RunResult[], a: string, b: string, key: string): Array<[number, number]> {
+  const pairs: Array<[number, number]> = [];
+  for (const rep of new Set(ok.map((run) => run.rep))) {
+    const x = ok.find((run) => run.rep === rep && variantKey(run) === a)?.metrics?.[key];
+    const y = ok.find((run) => run.rep === rep && variantKey(run) === b)?.metrics?.[key];
+    if (x !== undefined && y !== undefined && x > 0 && y > 0) pairs.push([x, y]);
+  }
+  return pairs;
+}
+
 export function summarizeRatios(runs: readonly RunResult[], metrics: readonly MetricSpec[]): RatioSummary[] {
   const ok = runs.filter((run) => run.metrics);
   const variants = [...new Set(ok.map(variantKey))];
@@ -67,13 +78,9 @@ export function summarizeRatios(runs: readonly RunResult[], metrics: readonly Me
   for (const metric of metrics.filter((m) => m.ratio)) {
     for (const our of ours) {
       for (const peer of peers) {
-        const perRep: number[] = [];
-        for (const rep of new Set(ok.map((run) => run.rep))) {
-          const a = ok.find((run) => run.rep === rep && variantKey(run) === our)?.metrics?.[metric.key];
-          const b = ok.find((run) => run.rep === rep && variantKey(run) === peer)?.metrics?.[metric.key];
-          if (a === undefined || b === undefined || a <= 0 || b <= 0) continue;
-          perRep.push(metric.better === 'higher' ? a / b : b / a);
-        }
+        const perRep = perRepetition(ok, our, peer, metric.key).map(([a, b]) =>
+          metric.better === 'higher' ? a / b : b / a,
+        );
         if (perRep.length === 0) continue;
         ratios.push({
           ours: our,
@@ -118,13 +125,9 @@ export function summarizeModeCosts(
     const base = mode.slice(0, mode.indexOf('-'));
     if (!mode.includes('-') || !modes.includes(base)) continue;
     for (const metric of metrics) {
-      const perRep: number[] = [];
-      for (const rep of new Set(ok.map((run) => run.rep))) {
-        const a = ok.find((run) => run.rep === rep && run.mode === mode)?.metrics?.[metric.key];
-        const b = ok.find((run) => run.rep === rep && run.mode === base)?.metrics?.[metric.key];
-        if (a === undefined || b === undefined || b <= 0) continue;
-        perRep.push(a / b);
-      }
+      const perRep = perRepetition(ok, `${OURS}/${mode}`, `${OURS}/${base}`, metric.key).map(
+        ([a, b]) => a / b,
+      );
       if (perRep.length > 0)
         costs.push({
           mode,

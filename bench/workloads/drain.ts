@@ -13,6 +13,7 @@
  */
 import type { BenchSizes } from '../bench-options.ts';
 import { isPeerDefaultsMode, type BenchJob } from '../systems/queue-system.ts';
+import { machineBusyMicros } from '../machine-cpu.ts';
 import { waitFor } from '../wait-for.ts';
 import type { RunContext, SystemWorkloadSpec } from './system-workload.ts';
 
@@ -29,6 +30,7 @@ async function drain({ system, progress }: RunContext, jobs: number): Promise<Re
   }
   const started = performance.now();
   const cpuAtStart = process.cpuUsage();
+  const machineAtStart = machineBusyMicros();
   const worker = await system.startWorker();
   const ready = performance.now();
   let polls = 0;
@@ -49,6 +51,7 @@ async function drain({ system, progress }: RunContext, jobs: number): Promise<Re
       },
     );
     const cpu = process.cpuUsage(cpuAtStart);
+    const machineAtEnd = machineBusyMicros();
     const completed = await system.countCompleted();
     if (completed !== jobs) {
       const rest = (await system.describeUnfinished?.()) ?? '';
@@ -62,6 +65,9 @@ async function drain({ system, progress }: RunContext, jobs: number): Promise<Re
       jobsPerSecondAfterStart: jobs / ((finished - ready) / 1000),
       seconds: (finished - started) / 1000,
       cpuMicrosPerJob: (cpu.user + cpu.system) / jobs,
+      ...(machineAtStart !== undefined && machineAtEnd !== undefined
+        ? { machineCpuMicrosPerJob: (machineAtEnd - machineAtStart) / jobs }
+        : {}),
     };
   } finally {
     await worker.stop();
@@ -89,6 +95,8 @@ const metrics: SystemWorkloadSpec['metrics'] = [
   // The bench process's own CPU (every thread of it: the worker, the bench's probes; not
   // Postgres or Redis), per job: steadier than the rate when comparing modes of one system.
   { key: 'cpuMicrosPerJob', label: 'process CPU µs/job', better: 'lower', digits: 1 },
+  // Every process's (Postgres's too): what a job costs the machine (bench/machine-cpu.ts).
+  { key: 'machineCpuMicrosPerJob', label: 'machine CPU µs/job', better: 'lower', digits: 1 },
 ];
 
 export const drainWorkload: SystemWorkloadSpec = {
@@ -97,7 +105,8 @@ export const drainWorkload: SystemWorkloadSpec = {
   describe: (sizes: BenchSizes) =>
     `${sizes.drainJobs.toLocaleString('en-US')} no-op jobs enqueued first (not timed); the clock stops at the first check (every ${POLL_MS} ms, an "exists" probe) finding no job left; a count then confirms all completed. ` +
     '"after start": from the return of the worker start call; "incl. start": from just before it; ' +
-    '"process CPU": the bench process\'s CPU time (all its threads, where every worker runs) over the drain, per job.',
+    '"process CPU": the bench process\'s CPU time (all its threads, where every worker runs) over the drain, per job; ' +
+    '"machine CPU": every process\'s (Postgres and Redis too), from /proc/stat.',
   metrics,
   run: (context) => drain(context, context.sizes.drainJobs),
 };

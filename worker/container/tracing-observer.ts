@@ -10,7 +10,7 @@
  * next attempt's span links to it. Only then: the hot path writes nothing more.
  *
  * Off, it costs nothing: no observer without `@opentelemetry/api` (or with `tracing: false`),
- * and one cheap check per run while no SDK is registered.
+ * and one check per claim while no SDK is registered.
  * @module
  */
 import type { Database } from '../../src/core/database.ts';

@@ -61,7 +61,10 @@ export interface RunSpan {
   readonly traceparent: string;
   /** The context with this span active, for code that runs the handler in process. */
   readonly context: OtelContext;
-  /** False for a run its creator did not sample: it has no span, and ending it does nothing. */
+  /**
+   * False for a run that records nothing (its creator, or for a root run the SDK's sampler, left
+   * it out): ending it does nothing, and no retry links to it.
+   */
   readonly recording: boolean;
   /**
    * Ends the span (once; later calls do nothing): `error` when the handler failed, `retryAt`
@@ -263,10 +266,10 @@ function remoteParent(api: TracingApi, parent: ParentContext): OtelContext {
   return api.trace.setSpanContext(api.ROOT_CONTEXT, spanContext);
 }
 
-/** A run with an SDK span (sampled, or non-recording when the SDK's sampler said so). */
+/** A run with an SDK span (recording, or not when the SDK's sampler left a root run out). */
 class SdkRunSpan implements RunSpan {
   readonly traceparent: string;
-  readonly recording = true;
+  readonly recording: boolean;
   private readonly api: TracingApi;
   private readonly span: OtelSpan;
   private readonly parent: OtelContext;
@@ -278,6 +281,8 @@ class SdkRunSpan implements RunSpan {
     this.span = span;
     this.parent = parent;
     this.traceparent = formatTraceparent(span.spanContext());
+    // A root run the SDK's sampler left out: a span that records nothing, no retry link to it.
+    this.recording = span.isRecording();
   }
 
   get context(): OtelContext {
