@@ -5,7 +5,7 @@
  * other paths and methods; no listening beyond loopback without a token). A real worker on a
  * real Postgres, in-process for speed (`isolation: 'none'`).
  */
-import { request } from 'node:http';
+import { request, type IncomingHttpHeaders } from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/core/errors.ts';
 import { createMetricsRegistry } from '../src/core/metrics/metrics-registry.ts';
@@ -31,13 +31,15 @@ function sample(text: string, key: string): number | undefined {
 async function get(
   server: MetricsServer,
   init: { path?: string; method?: string; headers?: Record<string, string> } = {},
-): Promise<{ status: number; text: string }> {
+): Promise<{ status: number; text: string; headers: IncomingHttpHeaders }> {
   return await new Promise((resolve, reject) => {
     const options = { host: '127.0.0.1', port: server.port, path: init.path ?? '/metrics', ...init };
     const req = request(options, (response) => {
       let text = '';
       response.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
+      response.on('end', () =>
+        resolve({ status: response.statusCode ?? 0, text, headers: response.headers }),
+      );
     });
     req.on('error', reject);
     req.end();
@@ -130,5 +132,29 @@ describe('a worker with metrics', () => {
     await expect(startMetricsServer({ registry, port: server.port, token: 'x' })).rejects.toThrow(
       ConfigError,
     );
+  });
+
+  it('locks out an address that keeps sending wrong tokens, even from the right one, for a while', async () => {
+    const registry = createMetricsRegistry();
+    let now = 1_000_000;
+    const server = await startMetricsServer({
+      ...{ registry, port: 0, token: 'scrape-7b1' },
+      authThrottle: { maxFailures: 3, lockoutSeconds: 2, now: () => now },
+    });
+    cleanups.push(() => server.close());
+    const wrong = { headers: { Authorization: 'Bearer guess' } };
+    const right = { headers: { Authorization: 'Bearer scrape-7b1' } };
+    expect((await get(server, wrong)).status).toBe(401);
+    expect((await get(server, wrong)).status).toBe(401);
+    const third = await get(server, wrong);
+    expect(third.status).toBe(429);
+    expect(third.headers['retry-after']).toBe('2');
+    // Locked out: the right token is not even looked at.
+    expect((await get(server, right)).status).toBe(429);
+    now += 2_001;
+    expect((await get(server, right)).status).toBe(200);
+    // A success forgets the failures: two wrong ones do not lock it out again.
+    expect((await get(server, wrong)).status).toBe(401);
+    expect((await get(server, wrong)).status).toBe(401);
   });
 });

@@ -56,7 +56,10 @@ const WORKER_SETTINGS: Record<string, WorkerSettings> = {
   'default-observed': { ...DEFAULT_DRAIN, observed: { metrics: true, tracing: true } },
   'default-metrics': { ...DEFAULT_DRAIN, observed: { metrics: true, tracing: false } },
   'default-tracing': { ...DEFAULT_DRAIN, observed: { metrics: false, tracing: true } },
-  'default-tracing-10pct': { ...DEFAULT_DRAIN, observed: { metrics: false, tracing: true, sampleRatio: 0.1 } },
+  'default-tracing-10pct': {
+    ...DEFAULT_DRAIN,
+    observed: { metrics: false, tracing: true, sampleRatio: 0.1 },
+  },
   'best-metrics': { ...BEST_DRAIN, observed: { metrics: true, tracing: false } },
   'best-tracing': { ...BEST_DRAIN, observed: { metrics: false, tracing: true } },
   'best-tracing-10pct': { ...BEST_DRAIN, observed: { metrics: false, tracing: true, sampleRatio: 0.1 } },
@@ -84,7 +87,8 @@ export const edgeTaskWorker: SystemDefinition = {
       'default-observed':
         'default, with a metrics registry (rendered every second) and OpenTelemetry tracing (BatchSpanProcessor); tasks created traced',
       'default-metrics': 'default, with a metrics registry (rendered every second)',
-      'default-tracing': 'default, with OpenTelemetry tracing (BatchSpanProcessor); every task created traced',
+      'default-tracing':
+        'default, with OpenTelemetry tracing (BatchSpanProcessor); every task created traced',
       'default-tracing-10pct':
         'default-tracing with a ParentBased(TraceIdRatio 0.1) sampler: one task in ten traced, run spans follow',
       'best-metrics': 'best, with a metrics registry (rendered every second)',

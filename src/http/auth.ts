@@ -4,7 +4,7 @@
  * @module
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import type { AuthThrottle } from './auth-throttle.ts';
+import type { AuthThrottle } from '../core/auth-throttle.ts';
 import { clientKey } from './client-key.ts';
 import { errorJson, HttpError } from './error-response.ts';
 

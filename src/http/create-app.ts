@@ -17,7 +17,7 @@ import {
   isAuthThrottle,
   type AuthThrottle,
   type AuthThrottleOptions,
-} from './auth-throttle.ts';
+} from '../core/auth-throttle.ts';
 import { registerDashboardRoutes } from './dashboard/dashboard-routes.ts';
 import { handleError, type ErrorLogger } from './error-response.ts';
 import { hostGuard, hostMatcher, type AllowedHosts } from './host-guard.ts';

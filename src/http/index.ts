@@ -23,7 +23,7 @@ export { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, type TaskListJson } from './routes-
 export type { StatsJson, StatusCounts, Throughput } from './routes-stats.ts';
 export { taskToJson, type TaskJson } from './task-json.ts';
 export { scheduleToJson, type ScheduleJson } from './schedule-json.ts';
-export { createAuthThrottle, type AuthThrottle, type AuthThrottleOptions } from './auth-throttle.ts';
+export { createAuthThrottle, type AuthThrottle, type AuthThrottleOptions } from '../core/auth-throttle.ts';
 export {
   createMetricsRegistry,
   type MetricsRegistry,

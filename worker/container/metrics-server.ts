@@ -7,7 +7,8 @@
  *   without a token (ConfigError at start);
  * - with a token, every request needs `Authorization: Bearer <token>` (compared in constant
  *   time); a page of another site cannot send that header without a CORS preflight, which is
- *   never granted;
+ *   never granted; an address that sends wrong tokens is locked out for a while (429, with
+ *   `Retry-After`), as the API's guessers are (src/core/auth-throttle.ts);
  * - without one, it answers only loopback `Host` names (421 otherwise: DNS rebinding) and no
  *   request from a browser page (`Origin`, `Sec-Fetch-Site: cross-site|same-site`: 403), so a
  *   page cannot even make it run the queue query.
@@ -17,6 +18,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
+import {
+  createAuthThrottle,
+  type AuthThrottle,
+  type AuthThrottleOptions,
+} from '../../src/core/auth-throttle.ts';
 import { ConfigError } from '../../src/core/errors.ts';
 import type { MetricsRegistry } from '../../src/core/metrics/metrics-registry.ts';
 import { PROMETHEUS_CONTENT_TYPE } from '../../src/core/metrics/prometheus-text.ts';
@@ -31,6 +37,11 @@ export interface MetricsServerOptions {
   token?: string;
   /** Without a token: host names answered besides loopback ones (default: none). */
   allowedHosts?: readonly string[];
+  /**
+   * Back-off for wrong tokens, per client address, as the API's (default: 5 wrong tokens in a
+   * row, then 1 s, doubling up to 15 minutes); `false` turns it off.
+   */
+  authThrottle?: AuthThrottleOptions | AuthThrottle | false;
 }
 
 export interface MetricsServer {
@@ -77,21 +88,53 @@ function checkOptions(options: MetricsServerOptions): { host: string; token: str
   return { host, token };
 }
 
+function throttleOf(option: MetricsServerOptions['authThrottle']): AuthThrottle | undefined {
+  if (option === false) return undefined;
+  if (option && 'recordFailure' in option) return option;
+  return createAuthThrottle(option ?? {});
+}
+
+type Refusal = [number, string, Record<string, string>?];
+
+/** Undefined when `request` sends the token; else 401, or 429 while its address is locked out. */
+function tokenRefusal(
+  request: IncomingMessage,
+  wanted: Buffer,
+  throttle: AuthThrottle | undefined,
+): Refusal | undefined {
+  const client = request.socket.remoteAddress ?? 'unknown';
+  const wait = throttle?.lockedFor(client) ?? 0;
+  if (wait > 0) return tooMany(wait);
+  const match = /^Bearer +(\S+) *$/i.exec(request.headers.authorization ?? '');
+  if (match && timingSafeEqual(digest(match[1] as string), wanted)) {
+    throttle?.recordSuccess(client);
+    return undefined;
+  }
+  const lockout = throttle?.recordFailure(client) ?? 0;
+  if (lockout > 0) return tooMany(lockout);
+  return [
+    401,
+    'Send the metrics token as "Authorization: Bearer <token>".',
+    { 'WWW-Authenticate': 'Bearer' },
+  ];
+}
+
+function tooMany(waitMs: number): Refusal {
+  return [
+    429,
+    'Too many wrong tokens from this address: wait, then send the right one.',
+    { 'Retry-After': String(Math.ceil(waitMs / 1000)) },
+  ];
+}
+
 /** Starts the server; resolves once it listens. */
 export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
   const { host, token } = checkOptions(options);
   const allowed = new Set((options.allowedHosts ?? []).map((name) => name.toLowerCase()));
   const wanted = token === undefined ? undefined : digest(token);
-  const refusal = (request: IncomingMessage): [number, string, Record<string, string>?] | undefined => {
-    if (wanted) {
-      const match = /^Bearer +(\S+) *$/i.exec(request.headers.authorization ?? '');
-      if (match && timingSafeEqual(digest(match[1] as string), wanted)) return undefined;
-      return [
-        401,
-        'Send the metrics token as "Authorization: Bearer <token>".',
-        { 'WWW-Authenticate': 'Bearer' },
-      ];
-    }
+  const throttle = wanted ? throttleOf(options.authThrottle) : undefined;
+  const refusal = (request: IncomingMessage): Refusal | undefined => {
+    if (wanted) return tokenRefusal(request, wanted, throttle);
     const name = hostName(request.headers.host);
     if (!name || !(isLoopbackName(name) || allowed.has(name.toLowerCase()))) {
       return [421, 'This server answers only loopback host names.'];
@@ -133,7 +176,7 @@ async function answer(
   request: IncomingMessage,
   response: ServerResponse,
   registry: MetricsRegistry,
-  refusal: (request: IncomingMessage) => [number, string, Record<string, string>?] | undefined,
+  refusal: (request: IncomingMessage) => Refusal | undefined,
 ): Promise<void> {
   const text = (status: number, body: string, headers: Record<string, string> = {}) => {
     response.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...headers });

@@ -12,7 +12,7 @@
  * @module
  */
 import type { TaskRegistry } from '../../src/core/define-tasks.ts';
-import { createAuthThrottle } from '../../src/http/auth-throttle.ts';
+import { createAuthThrottle } from '../../src/core/auth-throttle.ts';
 import { createApp } from '../../src/http/create-app.ts';
 import { createMetricsRegistry } from '../../src/core/metrics/metrics-registry.ts';
 import type { RetryBackoff } from '../../src/core/retry-policy.ts';

@@ -6,7 +6,7 @@
  * @module
  */
 import { ConfigError } from '../../src/core/errors.ts';
-import type { AuthThrottle, AuthThrottleOptions } from '../../src/http/auth-throttle.ts';
+import type { AuthThrottle, AuthThrottleOptions } from '../../src/core/auth-throttle.ts';
 import { createApp } from '../../src/http/create-app.ts';
 import type { ErrorLogger } from '../../src/http/error-response.ts';
 import { runEndpoint } from './run-endpoint.ts';

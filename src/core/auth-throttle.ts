@@ -10,7 +10,7 @@
  * I/O, the clock injected), so its timing is tested without waiting.
  * @module
  */
-import { ConfigError } from '../core/errors.ts';
+import { ConfigError } from './errors.ts';
 
 /** Options of {@link createAuthThrottle}. */
 export interface AuthThrottleOptions {
