@@ -39,7 +39,13 @@ interface WorkerSettings {
   /** `none` runs handlers on the worker's main thread (opt-in; default `thread`). */
   isolation?: 'thread' | 'none';
   /** Prometheus metrics and/or OpenTelemetry tracing on (bench/observability-sdk.ts). */
-  observed?: { metrics: boolean; tracing: boolean; sampleRatio?: number };
+  observed?: {
+    metrics: boolean;
+    tracing: boolean;
+    sampleRatio?: number;
+    /** Tasks created traced (their rows carry a trace context) while the worker does not trace. */
+    createdTracedOnly?: boolean;
+  };
 }
 
 // A short poll only matters when a claim comes back short; a full batch is followed by the next
@@ -64,6 +70,12 @@ const WORKER_SETTINGS: Record<string, WorkerSettings> = {
   'best-tracing': { ...BEST_DRAIN, observed: { metrics: false, tracing: true } },
   'best-tracing-10pct': { ...BEST_DRAIN, observed: { metrics: false, tracing: true, sampleRatio: 0.1 } },
   'best-observed': { ...BEST_DRAIN, observed: { metrics: true, tracing: true } },
+  // Rows as best-tracing's (each carries its creator's context), the worker without tracing: what
+  // the wider rows alone change, apart from the worker's spans.
+  'best-traced-rows': {
+    ...BEST_DRAIN,
+    observed: { metrics: false, tracing: false, createdTracedOnly: true },
+  },
   concurrency1: { concurrency: 1, pollInterval: DRAIN_POLL_MS, notifier: 'none' },
   'concurrency1-none': { concurrency: 1, pollInterval: DRAIN_POLL_MS, notifier: 'none', isolation: 'none' },
   // Latency: the default mode's worker, idle, woken by a notification or a poll.
@@ -95,6 +107,8 @@ export const edgeTaskWorker: SystemDefinition = {
       'best-tracing': 'best, with OpenTelemetry tracing (BatchSpanProcessor); every task created traced',
       'best-tracing-10pct':
         'best-tracing with a ParentBased(TraceIdRatio 0.1) sampler: one task in ten traced, run spans follow',
+      'best-traced-rows':
+        "best, the tasks created traced (as best-tracing's) but the worker not tracing: the rows' trace context alone",
       'best-observed':
         'best, with a metrics registry (rendered every second) and OpenTelemetry tracing (BatchSpanProcessor); tasks created traced',
     },
@@ -171,7 +185,8 @@ function createEdgeTaskWorker(environment: BenchEnvironment, mode: string, schem
       });
       const notifier = notifierFor(build, clientNotifierKind, environment, 'bench-client');
       const observed = worker?.observed;
-      const tracing = observed?.tracing ? observabilityApi(observed.sampleRatio) : false;
+      const tracing =
+        observed?.tracing || observed?.createdTracedOnly ? observabilityApi(observed.sampleRatio) : false;
       side = {
         build,
         db,
