@@ -69,6 +69,11 @@ function perRepetition(ok: readonly RunResult[], a: string, b: string, key: stri
   return pairs;
 }
 
+/** The median, range and count of per-repetition ratios. */
+function ratioStats(ratios: readonly number[]) {
+  return { median: median(ratios), ...range(ratios), reps: ratios.length };
+}
+
 export function summarizeRatios(runs: readonly RunResult[], metrics: readonly MetricSpec[]): RatioSummary[] {
   const ok = runs.filter((run) => run.metrics);
   const variants = [...new Set(ok.map(variantKey))];
@@ -82,14 +87,7 @@ export function summarizeRatios(runs: readonly RunResult[], metrics: readonly Me
           metric.better === 'higher' ? a / b : b / a,
         );
         if (perRep.length === 0) continue;
-        ratios.push({
-          ours: our,
-          peer,
-          metric: metric.key,
-          median: median(perRep),
-          ...range(perRep),
-          reps: perRep.length,
-        });
+        ratios.push({ ours: our, peer, metric: metric.key, ...ratioStats(perRep) });
       }
     }
   }
@@ -128,15 +126,7 @@ export function summarizeModeCosts(
       const perRep = perRepetition(ok, `${OURS}/${mode}`, `${OURS}/${base}`, metric.key).map(
         ([a, b]) => a / b,
       );
-      if (perRep.length > 0)
-        costs.push({
-          mode,
-          base,
-          metric: metric.key,
-          median: median(perRep),
-          ...range(perRep),
-          reps: perRep.length,
-        });
+      if (perRep.length > 0) costs.push({ mode, base, metric: metric.key, ...ratioStats(perRep) });
     }
   }
   return costs;
