@@ -72,7 +72,7 @@ async function runSystemSpec(
   const costs = formatModeCosts(summarizeModeCosts(results, spec.metrics), spec.metrics, 'text');
   if (costs)
     console.log(
-      `\nModes against the same settings without their addition, same repetition (median, min–max)\n${costs}`,
+      `\nModes against the same settings without their addition, same repetition (median, 90 % bootstrap interval)\n${costs}`,
     );
   return results;
 }

@@ -69,7 +69,7 @@ export function formatRatios(
   return table(style, header, rows);
 }
 
-/** One row per mode and its base: each metric's median same-repetition ratio (min–max). */
+/** One row per mode and its base: each metric's median same-repetition ratio (its 90 % interval). */
 export function formatModeCosts(
   costs: readonly ModeCostSummary[],
   metrics: readonly MetricSpec[],
@@ -86,7 +86,7 @@ export function formatModeCosts(
       ...metrics.map((metric) => {
         const cost = mine.find((c) => c.metric === metric.key);
         if (!cost) return '–';
-        const span = cost.reps > 1 ? ` (${cost.min.toFixed(2)}–${cost.max.toFixed(2)})` : '';
+        const span = cost.reps > 1 ? ` (90 % ${cost.low.toFixed(2)}–${cost.high.toFixed(2)})` : '';
         return `${cost.median.toFixed(2)}×${span}`;
       }),
     ];

@@ -5,7 +5,7 @@
  * the noise between runs (±30%) is larger than most differences worth seeing.
  * @module
  */
-import { median, range } from '../sample-stats.ts';
+import { median, medianInterval, range } from '../sample-stats.ts';
 import type { MetricSpec } from '../workloads/system-workload.ts';
 import type { RunResult } from './run-result.ts';
 
@@ -105,6 +105,9 @@ export interface ModeCostSummary {
   min: number;
   max: number;
   reps: number;
+  /** A 90 % bootstrap interval of `median` (see medianInterval). */
+  low: number;
+  high: number;
 }
 
 /**
@@ -126,7 +129,8 @@ export function summarizeModeCosts(
       const perRep = perRepetition(ok, `${OURS}/${mode}`, `${OURS}/${base}`, metric.key).map(
         ([a, b]) => a / b,
       );
-      if (perRep.length > 0) costs.push({ mode, base, metric: metric.key, ...ratioStats(perRep) });
+      if (perRep.length > 0)
+        costs.push({ mode, base, metric: metric.key, ...ratioStats(perRep), ...medianInterval(perRep) });
     }
   }
   return costs;
