@@ -1,21 +1,16 @@
 /**
- * A pool of up to `size` execution threads (the default isolation). Each thread runs one task
- * at a time; short tasks are sent to a thread a few at a time (see `depth`) so that dispatch costs
- * one message per batch, not per task. A task past its timeout first gets its AbortSignal; if
- * it has not finished `killGraceMs` later, its thread is terminated (V8 stops even a
- * `while (true) {}`) and replaced, the task fails with a `TimeoutError`, and the tasks queued
- * behind it, not yet started, go to other threads. Other threads keep running. A task that
- * merely runs long (BLOCKED_MS) gets nothing more queued behind it, and the thread hands back
- * the tasks already queued behind it (if it is free to answer: awaiting, not computing).
+ * A pool of up to `size` execution threads (the default isolation). Each thread runs one task at
+ * a time; short tasks go to a thread a few at a time (`depth`: one message per batch). A task
+ * past its timeout first gets its AbortSignal, then, `killGraceMs` later, its thread is
+ * terminated (V8 stops even a `while (true) {}`) and replaced: the task fails with a
+ * `TimeoutError`, the unstarted tasks behind it go to other threads. A task that runs long
+ * (BLOCKED_MS) gets nothing more queued behind it, and its thread hands back those queued.
  *
- * Threads start on demand. Loading one costs ~30-300 ms of CPU (more for TypeScript) and
- * ~10-20 MiB, and short tasks gain nothing from more threads than idle cores: one thread
- * runs ~40,000 no-op tasks/s. So the pool starts with one thread and adds threads while tasks
- * wait for room: one at a time up to `availableParallelism() - 1` while tasks are
- * sub-millisecond; and, once every thread has been on its current task for
- * {@link BLOCKED_MS} (slow or waiting tasks, where concurrency is what matters), one per
- * waiting task up to `size`. A thread idle for `idleThreadMs` (default 60 s) stops again,
- * down to one, so memory goes back down after a burst.
+ * Threads start on demand (loading one costs ~30-300 ms of CPU and ~10-20 MiB; one runs ~40,000
+ * no-op tasks/s): one, then one at a time up to `availableParallelism() - 1` while tasks are
+ * sub-millisecond, and one per waiting task up to `size` once every thread has been on the same
+ * task for {@link BLOCKED_MS} at two looks {@link BLOCKED_MS} apart (slow or waiting tasks). A
+ * thread idle for `idleThreadMs` (default 60 s) stops again, down to one.
  * @module
  */
 import { availableParallelism } from 'node:os';
@@ -30,6 +25,7 @@ import {
   elapsed,
   heldFor,
   isHeld,
+  sameRuns,
   threadExitError,
   timeoutError,
   type Run,
@@ -52,6 +48,8 @@ export class ExecutorPool implements Executor {
   private pumpScheduled = false;
   private closing = false;
   private growTimer: NodeJS.Timeout | undefined;
+  /** The runs every thread was held by when first seen so, and when (see grow). */
+  private held: { heads: readonly (Run | undefined)[]; at: number } | undefined;
   private retireTimer: NodeJS.Timeout | undefined;
   /** Type-stripped TypeScript modules, by URL, from the first thread (see thread-boot.ts). */
   private readonly stripped: Record<string, string> = {};
@@ -211,22 +209,32 @@ export class ExecutorPool implements Executor {
       averageMs: this.averageMs,
       fastThreads: this.fastThreads,
     });
-    if (decision === 'later') {
-      this.growTimer ??= setTimeout(() => {
-        this.growTimer = undefined;
-        this.grow();
-      }, BLOCKED_MS);
-      this.growTimer.unref();
-      return;
+    if (decision === 'later') return this.lookAgain();
+    // All held: grow only if the same runs still are BLOCKED_MS later. A stall of this process (GC,
+    // a busy machine) makes sub-millisecond tasks look held once; really held ones stay held.
+    if (decision > 0 && ready.length > 0 && ready.every((slot) => isHeld(slot, now))) {
+      const heads = ready.map((slot) => slot.runs[0]);
+      if (!sameRuns(this.held?.heads, heads)) this.held = { heads, at: now };
+      if (now - this.held!.at < BLOCKED_MS) return this.lookAgain();
     }
+    this.held = undefined;
     for (let i = 0; i < decision; i++) this.spawnExtra();
+  }
+
+  /** Grows again after BLOCKED_MS; once more if the timer came late (this process stalled). */
+  private lookAgain(late = false): void {
+    if (this.growTimer || this.closing) return;
+    const due = performance.now() + BLOCKED_MS;
+    this.growTimer = setTimeout(() => {
+      this.growTimer = undefined;
+      return !late && performance.now() - due > BLOCKED_MS ? this.lookAgain(true) : this.grow();
+    }, BLOCKED_MS).unref();
   }
 
   /** A thread beyond the first; if it cannot load, it leaves the pool (a later grow retries). */
   private spawnExtra(): void {
     const loading = this.spawn();
-    // spawn() adds the slot synchronously.
-    const slot = this.slots.at(-1)!;
+    const slot = this.slots.at(-1)!; // spawn() adds the slot synchronously
     loading.catch(() => {
       void slot.thread.terminate();
       const index = this.slots.indexOf(slot);

@@ -73,6 +73,14 @@ export function isHeld(slot: Slot, now: number): boolean {
   return (heldFor(slot, now) ?? 0) >= BLOCKED_MS;
 }
 
+/** Whether `seen` are exactly the runs in `heads`, in order. */
+export function sameRuns(
+  seen: readonly (Run | undefined)[] | undefined,
+  heads: readonly (Run | undefined)[],
+): boolean {
+  return seen !== undefined && seen.length === heads.length && seen.every((run, i) => run === heads[i]);
+}
+
 /** Seconds the run has been its thread's current task. */
 export function elapsed(run: Run): number {
   return run.started === undefined ? 0 : (performance.now() - run.started) / 1000;
