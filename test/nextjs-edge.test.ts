@@ -34,6 +34,7 @@ import { createTaskClient } from '../src/core/service/task-client.ts';
 import { silentLogger } from '../worker/container/logger.ts';
 import { runWorker, type WorkerHandle } from '../worker/container/run-worker.ts';
 import { neonConnectionString } from './support/drivers.ts';
+import { deleteKeysUnder } from './support/redis-keys.ts';
 import { useTestSchema } from './support/test-schema.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -184,6 +185,7 @@ describe('Next.js edge example', () => {
     await workerNotifier?.close();
     await upstash?.close();
     await neon?.close();
+    await deleteKeysUnder(inject('redisUrl'), testSchema.schema);
   });
 
   it('runs the handlers in the edge runtime, where Node APIs do not exist', async () => {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { createPgDatabase } from '../../src/adapters/node/pg-database.ts';
 import { freeDevPorts, startDevProcess, type DevProcess } from '../support/dev-process.ts';
+import { deleteKeysUnder } from '../support/redis-keys.ts';
 import { uniqueSchemaName } from '../support/schema-name.ts';
 import { startServices, type Services } from '../support/services.ts';
 
@@ -59,6 +60,7 @@ export async function teardown(): Promise<void> {
     const db = createPgDatabase({ connectionString: services.databaseUrl, max: 1 });
     await db.query(`drop schema if exists "${schema}" cascade`);
     await db.close();
+    await deleteKeysUnder(services.redisUrl, schema);
   }
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
   await services?.stop();
