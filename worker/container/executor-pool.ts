@@ -8,8 +8,8 @@
  *
  * Threads start on demand (loading one costs ~30-300 ms of CPU and ~10-20 MiB; one runs ~40,000
  * no-op tasks/s): one, then one at a time up to `availableParallelism() - 1` while tasks are
- * sub-millisecond, and one per waiting task up to `size` once every thread has been on the same
- * task for {@link BLOCKED_MS} at two looks {@link BLOCKED_MS} apart (slow or waiting tasks). A
+ * sub-millisecond, and one per waiting task up to `size` once every thread has been found held
+ * by the same task at two looks {@link BLOCKED_MS} apart (slow or waiting tasks; heldSeenFor). A
  * thread idle for `idleThreadMs` (default 60 s) stops again, down to one.
  * @module
  */
@@ -23,9 +23,8 @@ import { settleResults, takeReleased } from './thread-results.ts';
 import {
   abortError,
   elapsed,
-  heldFor,
+  heldSeenFor,
   isHeld,
-  sameRuns,
   threadExitError,
   timeoutError,
   type Run,
@@ -48,8 +47,6 @@ export class ExecutorPool implements Executor {
   private pumpScheduled = false;
   private closing = false;
   private growTimer: NodeJS.Timeout | undefined;
-  /** The runs every thread was held by when first seen so, and when (see grow). */
-  private held: { heads: readonly (Run | undefined)[]; at: number } | undefined;
   private retireTimer: NodeJS.Timeout | undefined;
   /** Type-stripped TypeScript modules, by URL, from the first thread (see thread-boot.ts). */
   private readonly stripped: Record<string, string> = {};
@@ -205,30 +202,18 @@ export class ExecutorPool implements Executor {
       loading: this.slots.length - ready.length,
       size: this.options.size,
       waiting: this.backlog.length,
-      heldFor: ready.map((slot) => heldFor(slot, now)),
+      heldFor: ready.map((slot) => heldSeenFor(slot, now)),
       averageMs: this.averageMs,
       fastThreads: this.fastThreads,
     });
-    if (decision === 'later') return this.lookAgain();
-    // All held: grow only if the same runs still are BLOCKED_MS later. A stall of this process (GC,
-    // a busy machine) makes sub-millisecond tasks look held once; really held ones stay held.
-    if (decision > 0 && ready.length > 0 && ready.every((slot) => isHeld(slot, now))) {
-      const heads = ready.map((slot) => slot.runs[0]);
-      if (!sameRuns(this.held?.heads, heads)) this.held = { heads, at: now };
-      if (now - this.held!.at < BLOCKED_MS) return this.lookAgain();
+    if (decision === 'later') {
+      this.growTimer ??= setTimeout(() => {
+        this.growTimer = undefined;
+        this.grow();
+      }, BLOCKED_MS).unref();
+      return;
     }
-    this.held = undefined;
     for (let i = 0; i < decision; i++) this.spawnExtra();
-  }
-
-  /** Grows again after BLOCKED_MS; once more if the timer came late (this process stalled). */
-  private lookAgain(late = false): void {
-    if (this.growTimer || this.closing) return;
-    const due = performance.now() + BLOCKED_MS;
-    this.growTimer = setTimeout(() => {
-      this.growTimer = undefined;
-      return !late && performance.now() - due > BLOCKED_MS ? this.lookAgain(true) : this.grow();
-    }, BLOCKED_MS).unref();
   }
 
   /** A thread beyond the first; if it cannot load, it leaves the pool (a later grow retries). */

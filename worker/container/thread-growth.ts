@@ -17,7 +17,10 @@ export interface GrowthState {
   size: number;
   /** Tasks waiting for room in a thread. */
   waiting: number;
-  /** Per ready thread: ms its current task has run, or undefined when it has none. */
+  /**
+   * Per ready thread: ms since a look first found its current task held (thread-slot.ts
+   * heldSeenFor), or undefined when it is not held.
+   */
   heldFor: readonly (number | undefined)[];
   /** Moving average of task run time, ms; undefined until a task finished. */
   averageMs: number | undefined;
@@ -28,7 +31,7 @@ export interface GrowthState {
 /**
  * How many threads to start now, or `'later'` when it may be worth looking again after
  * {@link BLOCKED_MS} (tasks wait but no thread has been held that long yet).
- * - every ready thread held for BLOCKED_MS: one thread per waiting task, up to `size`;
+ * - every ready thread seen held for BLOCKED_MS: one thread per waiting task, up to `size`;
  * - sub-millisecond tasks: one more thread, up to `fastThreads`;
  * - a thread still loading, nothing waiting, or at `size`: none.
  */

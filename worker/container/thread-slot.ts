@@ -15,6 +15,8 @@ export interface Run {
   resolve: (outcome: Outcome) => void;
   /** When it became the thread's current task (approximately: when the previous one reported). */
   started?: number;
+  /** When a look of the growth policy first found it held (see heldSeenFor). */
+  heldSeenAt?: number;
   /** Set once the deadline passed or the run was aborted: how it ends. */
   ending?: { error: SerializedError; timedOut?: boolean; aborted?: boolean };
 }
@@ -73,12 +75,17 @@ export function isHeld(slot: Slot, now: number): boolean {
   return (heldFor(slot, now) ?? 0) >= BLOCKED_MS;
 }
 
-/** Whether `seen` are exactly the runs in `heads`, in order. */
-export function sameRuns(
-  seen: readonly (Run | undefined)[] | undefined,
-  heads: readonly (Run | undefined)[],
-): boolean {
-  return seen !== undefined && seen.length === heads.length && seen.every((run, i) => run === heads[i]);
+/**
+ * For the growth policy: ms since a look first found the thread's current task held (run
+ * BLOCKED_MS or more), or undefined when none has; that first look marks it. A stall of this
+ * process (GC, a busy machine) makes every task look held once, so growing takes a second look
+ * BLOCKED_MS later at a task still held; a new task starts unmarked.
+ */
+export function heldSeenFor(slot: Slot, now: number): number | undefined {
+  const head = slot.runs[0];
+  if (!head || !isHeld(slot, now)) return undefined;
+  head.heldSeenAt ??= now;
+  return now - head.heldSeenAt;
 }
 
 /** Seconds the run has been its thread's current task. */

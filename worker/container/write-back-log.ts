@@ -2,7 +2,7 @@
  * One log line and one counter per write-back that landed, or that fencing refused.
  * @module
  */
-import { logsAt, traceIdOf } from '../../src/core/logger.ts';
+import { logsAt, taskLogFields } from '../../src/core/logger.ts';
 import { UNKNOWN_TASK_ERROR } from '../../src/core/task-error.ts';
 import type { Landed } from './completer.ts';
 import type { Logger } from './logger.ts';
@@ -23,10 +23,10 @@ export function logWriteBack(
   if (status === 'COMPLETED') {
     stats.completed++;
     // One line per task: not even built when `info` is not written.
-    if (logsAt(logger, 'info')) logger.log('info', 'task_completed', fields(item));
+    if (logsAt(logger, 'info')) logger.log('info', 'task_completed', runFields(item));
     return;
   }
-  const base = fields(item);
+  const base = runFields(item);
   if (status === null) {
     stats.lost++;
     logger.log('warn', 'task_result_rejected', {
@@ -48,10 +48,8 @@ export function logWriteBack(
   }
 }
 
-function fields(item: Landed['item']) {
-  const { id: taskId, name, attempt } = item;
-  const traceId = traceIdOf(item.traceContext);
-  return { taskId, name, attempt, ...(traceId ? { traceId } : {}), duration: round(item.duration) };
+function runFields(item: Landed['item']) {
+  return { ...taskLogFields(item), duration: round(item.duration) };
 }
 
 function round(seconds: number): number {
