@@ -67,6 +67,17 @@ export function isAuthThrottle(value: unknown): value is AuthThrottle {
 }
 
 /**
+ * The throttle an `authThrottle` option asks for: the one given, a new one with these options
+ * (default options when undefined), or none for `false`.
+ */
+export function authThrottleOf(
+  option: AuthThrottleOptions | AuthThrottle | false | undefined,
+): AuthThrottle | null {
+  if (option === false) return null;
+  return isAuthThrottle(option) ? option : createAuthThrottle(option ?? {});
+}
+
+/**
  * Builds a throttle. Share one between apps that should count together (a Worker that builds an
  * app per request keeps one at module or factory scope).
  * @throws ConfigError for an option out of range.

@@ -12,12 +12,7 @@ import { toLogger, type AnyLogger, type Logger } from '../core/logger.ts';
 import { DEFAULT_SCHEMA } from '../core/schema-name.ts';
 import { taskQueryStatements } from '../core/sql/task-query-statements.ts';
 import { bearerAuth, requestThrottle } from './auth.ts';
-import {
-  createAuthThrottle,
-  isAuthThrottle,
-  type AuthThrottle,
-  type AuthThrottleOptions,
-} from '../core/auth-throttle.ts';
+import { authThrottleOf, type AuthThrottle, type AuthThrottleOptions } from '../core/auth-throttle.ts';
 import { registerDashboardRoutes } from './dashboard/dashboard-routes.ts';
 import { handleError, type ErrorLogger } from './error-response.ts';
 import { hostGuard, hostMatcher, type AllowedHosts } from './host-guard.ts';
@@ -167,11 +162,7 @@ function checkOptions(options: AppOptions): {
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1) {
     throw new ConfigError(`maxBodyBytes must be a positive integer, got ${String(maxBodyBytes)}.`);
   }
-  const throttleOption = options.authThrottle ?? {};
-  let throttle: AuthThrottle | null = null;
-  if (isAuthThrottle(throttleOption)) throttle = throttleOption;
-  else if (throttleOption !== false) throttle = createAuthThrottle(throttleOption);
-  return { apiToken, maxWaitSeconds, maxBodyBytes, throttle };
+  return { apiToken, maxWaitSeconds, maxBodyBytes, throttle: authThrottleOf(options.authThrottle) };
 }
 
 /**

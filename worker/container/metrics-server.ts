@@ -18,11 +18,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
-import {
-  createAuthThrottle,
-  type AuthThrottle,
-  type AuthThrottleOptions,
-} from '../../src/core/auth-throttle.ts';
+import { authThrottleOf, type AuthThrottle, type AuthThrottleOptions } from '../../src/core/auth-throttle.ts';
 import { ConfigError } from '../../src/core/errors.ts';
 import type { MetricsRegistry } from '../../src/core/metrics/metrics-registry.ts';
 import { PROMETHEUS_CONTENT_TYPE } from '../../src/core/metrics/prometheus-text.ts';
@@ -88,19 +84,13 @@ function checkOptions(options: MetricsServerOptions): { host: string; token: str
   return { host, token };
 }
 
-function throttleOf(option: MetricsServerOptions['authThrottle']): AuthThrottle | undefined {
-  if (option === false) return undefined;
-  if (option && 'recordFailure' in option) return option;
-  return createAuthThrottle(option ?? {});
-}
-
 type Refusal = [number, string, Record<string, string>?];
 
 /** Undefined when `request` sends the token; else 401, or 429 while its address is locked out. */
 function tokenRefusal(
   request: IncomingMessage,
   wanted: Buffer,
-  throttle: AuthThrottle | undefined,
+  throttle: AuthThrottle | null,
 ): Refusal | undefined {
   const client = request.socket.remoteAddress ?? 'unknown';
   const wait = throttle?.lockedFor(client) ?? 0;
@@ -132,7 +122,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   const { host, token } = checkOptions(options);
   const allowed = new Set((options.allowedHosts ?? []).map((name) => name.toLowerCase()));
   const wanted = token === undefined ? undefined : digest(token);
-  const throttle = wanted ? throttleOf(options.authThrottle) : undefined;
+  const throttle = wanted ? authThrottleOf(options.authThrottle) : null;
   const refusal = (request: IncomingMessage): Refusal | undefined => {
     if (wanted) return tokenRefusal(request, wanted, throttle);
     const name = hostName(request.headers.host);
