@@ -95,14 +95,19 @@ describe('GET /metrics', () => {
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     const task = { name: 'app.tasks.send', queue: 'mail' };
+    const once = { name: 'app.tasks.send', queue: 'mail', uniqueKey: 'metrics-once' };
     const created = (await (
-      await send('/tasks', [task, task, { name: 'app.tasks.other' }])
+      await send('/tasks', [task, task, { name: 'app.tasks.other' }, once])
     ).json()) as Array<{ id: string }>;
+    // uniqueKey hits answer with the stored task: not creations (one call, then a batch).
+    const hit = (await (await send('/tasks', once)).json()) as { id: string };
+    expect(hit.id).toBe(created[3]!.id);
+    expect((await send('/tasks', [once, once])).status).toBe(201);
     expect((await send(`/tasks/${created[0]!.id}/cancel`)).status).toBe(200);
     expect((await send(`/tasks/${created[0]!.id}/cancel`)).status).toBe(200); // already final
 
     const { text } = await scrape(app);
-    expect(sample(text, 'task_worker_tasks_created_total{queue="mail",task="app.tasks.send"}')).toBe(2);
+    expect(sample(text, 'task_worker_tasks_created_total{queue="mail",task="app.tasks.send"}')).toBe(3);
     expect(sample(text, 'task_worker_tasks_created_total{queue="default",task="app.tasks.other"}')).toBe(1);
     expect(sample(text, 'task_worker_tasks_cancelled_total{queue="mail",task="app.tasks.send"}')).toBe(1);
     await t.db.query(`delete from ${t.schema}.tasks`);

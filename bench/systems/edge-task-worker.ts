@@ -72,6 +72,10 @@ const WORKER_SETTINGS: Record<string, WorkerSettings> = {
   'best-observed': { ...BEST_DRAIN, observed: { metrics: true, tracing: true } },
   // Rows as best-tracing's (each carries its creator's context), the worker without tracing: what
   // the wider rows alone change, apart from the worker's spans.
+  'default-traced-rows': {
+    ...DEFAULT_DRAIN,
+    observed: { metrics: false, tracing: false, createdTracedOnly: true },
+  },
   'best-traced-rows': {
     ...BEST_DRAIN,
     observed: { metrics: false, tracing: false, createdTracedOnly: true },
@@ -107,6 +111,8 @@ export const edgeTaskWorker: SystemDefinition = {
       'best-tracing': 'best, with OpenTelemetry tracing (BatchSpanProcessor); every task created traced',
       'best-tracing-10pct':
         'best-tracing with a ParentBased(TraceIdRatio 0.1) sampler: one task in ten traced, run spans follow',
+      'default-traced-rows':
+        "default, the tasks created traced (as default-tracing's) but the worker not tracing: the rows' trace context alone",
       'best-traced-rows':
         "best, the tasks created traced (as best-tracing's) but the worker not tracing: the rows' trace context alone",
       'best-observed':

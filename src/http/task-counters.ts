@@ -8,6 +8,7 @@
  */
 import type { MetricsRegistry } from '../core/metrics/metrics-registry.ts';
 import type { TaskClient } from '../core/service/task-client.ts';
+import { returnedExisting } from '../core/service/existing-tasks.ts';
 import type { Task } from '../core/task.ts';
 
 const LABELS = ['queue', 'task'] as const;
@@ -20,7 +21,7 @@ export function countTaskWrites(client: TaskClient, registry: MetricsRegistry | 
   if (!registry) return client;
   const created = registry.counter(
     'task_worker_tasks_created_total',
-    'Tasks created through this app (POST /tasks); with a uniqueKey, a call answered with the existing task counts too.',
+    'Tasks created through this app (POST /tasks); a uniqueKey hit answered with the existing task is not counted.',
     LABELS,
   );
   const cancelled = registry.counter(
@@ -37,7 +38,11 @@ export function countTaskWrites(client: TaskClient, registry: MetricsRegistry | 
     'task_worker_tasks_redriven_total',
     'FAILED tasks moved back to PENDING in bulk through this app (POST /tasks/redrive, dashboard).',
   );
-  const count = (task: Task) => created.labels(task.queue, task.name).inc();
+  // A uniqueKey hit answers with the task already stored: not a creation. (A client of another
+  // copy of this package marks nothing there: its hits count as creations.)
+  const count = (task: Task) => {
+    if (!returnedExisting(task)) created.labels(task.queue, task.name).inc();
+  };
   const calls = client as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
   const counting: Partial<Record<keyof TaskClient, unknown>> = {
     async createTask(...args: unknown[]) {

@@ -36,8 +36,11 @@ export interface ProducerOptions {
   listening?: () => boolean;
   /** A claim found nothing: what woke the producer is not due yet (or another worker took it). */
   onEmptyClaim?: () => void;
-  /** Every claim's tasks (none when nothing was due), for the worker's observers. */
-  onClaimed?: (tasks: readonly ClaimedTask[]) => void;
+  /**
+   * Every claim's tasks (none when nothing was due), for the worker's observers; `limited`:
+   * limits held due tasks back at this claim or at the one before it.
+   */
+  onClaimed?: (tasks: readonly ClaimedTask[], limited: boolean) => void;
 }
 
 const PREFETCH_HORIZON_MS = 100;
@@ -142,7 +145,7 @@ export class Producer {
       },
       limit,
     );
-    this.o.onClaimed?.(result.tasks);
+    this.o.onClaimed?.(result.tasks, result.heldBack !== null || this.heldDelay !== undefined);
     return result;
   }
 

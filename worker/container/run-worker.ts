@@ -32,6 +32,7 @@ import { Producer } from './producer.ts';
 import { createPutBack } from './put-back.ts';
 import { RunningTasks } from './running-tasks.ts';
 import { TaskEventPublisher } from './task-event-publisher.ts';
+import { unannouncedTasks } from './unannounced-tasks.ts';
 import { subscribeWakeUps } from './wake-up-subscriptions.ts';
 import { createWorkerMaintainer } from './worker-maintainer.ts';
 import { workerObservation } from './worker-observation.ts';
@@ -77,6 +78,7 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
   const context = { db, sql, workerId, now, logger };
   const changed = dueHintMarker(input.dueHint, logger);
   const putBack = createPutBack({ ...context, publisher, onPutBack: changed });
+  const unannounced = unannouncedTasks(logger);
 
   const executor = createExecutor(options, {
     logger,
@@ -96,8 +98,7 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
     onFinished: (duration) => producer.recordDuration(duration),
   });
   const producer = new Producer({
-    ...context,
-    options,
+    ...{ ...context, options },
     freeSlots: () => executor.freeSlots,
     dispatch: (task) => running.start(task),
     release: putBack,
@@ -107,14 +108,17 @@ export async function runWorker(input: WorkerOptions): Promise<WorkerHandle> {
     onEmptyClaim: () => {
       if (listen.on) maintainer.poke();
     },
-    onClaimed: observer.claimed,
+    onClaimed: (tasks, limited) => {
+      observer.claimed(tasks);
+      unannounced.claimed(tasks, limited);
+    },
   });
   const keeping = { ...context, schema, lease: options.lease, running, producer };
   const { cancels, leaseKeeper } = createLeaseKeeping(keeping);
   // Whether notifications reach this worker: then idle sleeps are long (see maintainer.ts).
   const listen = { on: false };
   const maintainer = createWorkerMaintainer({
-    ...{ db, workerId, options, logger, publisher, listen, observer },
+    ...{ db, workerId, options, logger, publisher, listen, observer, unannounced },
     idle: () => executor.freeSlots === options.concurrency,
     onRequeued: () => void changed(),
     wake: () => producer.wake(),

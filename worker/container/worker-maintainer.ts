@@ -1,14 +1,16 @@
 /**
  * The container worker's part in the maintainer (worker/maintenance/): a candidate in the
  * election under its worker id, waking the producer when tasks are due, reporting to its log
- * and observers, and warning when tasks become due without a notification.
+ * and observers, and telling the `unannounced_tasks` warning (unannounced-tasks.ts) when tasks
+ * are due while the worker is idle.
  * @module
  */
 import type { Database } from '../../src/core/database.ts';
-import { createMaintainer, type Maintainer, type MaintenancePlan } from '../maintenance/maintainer.ts';
+import { createMaintainer, type Maintainer } from '../maintenance/maintainer.ts';
 import type { Logger } from './logger.ts';
 import { maintenanceLog } from './maintenance-log.ts';
 import type { TaskEventPublisher } from './task-event-publisher.ts';
+import type { UnannouncedTasks } from './unannounced-tasks.ts';
 import type { WorkerObserver } from './worker-observer.ts';
 import type { ResolvedWorkerOptions } from './worker-options.ts';
 
@@ -31,10 +33,10 @@ export function createWorkerMaintainer(context: {
   /** The sweep returned tasks to `PENDING`, or schedules created tasks. */
   onRequeued: () => void;
   observer: Pick<Required<WorkerObserver>, 'swept'>;
+  unannounced: UnannouncedTasks;
 }): Maintainer {
   const { db, options, logger, publisher, listen } = context;
   const log = maintenanceLog(logger, publisher);
-  const unannounced = unannouncedTaskWarning(logger);
   return createMaintainer({
     db,
     schema: options.schema,
@@ -48,7 +50,7 @@ export function createWorkerMaintainer(context: {
     queues: options.queues,
     now: options.now,
     onDue: (plan) => {
-      if (listen.on && context.idle()) unannounced(plan);
+      if (listen.on && context.idle()) context.unannounced.dueWhileIdle(plan);
       context.wake();
     },
     ...log,
@@ -62,22 +64,4 @@ export function createWorkerMaintainer(context: {
       context.onRequeued();
     },
   });
-}
-
-/**
- * A warning, at most every 10 minutes, when an idle worker that listens for notifications
- * finds a task that has been due for seconds: something creates tasks without notifying (a
- * client with no notifier, a failed publish), and they wait up to `idleInterval`.
- */
-function unannouncedTaskWarning(logger: Logger): (plan: MaintenancePlan) => void {
-  let lastWarned = -Infinity;
-  return (plan) => {
-    const waitedMs = plan.now - (plan.nextDue ?? plan.now);
-    if (waitedMs < 5000 || plan.now - lastWarned < 600_000) return;
-    lastWarned = plan.now;
-    logger.log('warn', 'unannounced_tasks', {
-      waitedSeconds: Math.round(waitedMs / 1000),
-      note: 'a task was due without a notification: give its client the same notifier, or lower --idle-interval',
-    });
-  };
 }

@@ -22,6 +22,7 @@ import { taskStatements } from '../sql/task-statements.ts';
 import { taskFromRow, type Task } from '../task.ts';
 import { assertTaskId } from '../task-id.ts';
 import { taskCreatorInTransaction, type CreateTaskWithResult } from './create-task-in-transaction.ts';
+import { markExistingTasks } from './existing-tasks.ts';
 import { insertTasks, type InsertNotifications } from './insert-tasks.ts';
 import { createQueueLimitsClient, type QueueLimitsClient } from './queue-limits.ts';
 import {
@@ -248,6 +249,7 @@ function taskInserter(parts: {
     : undefined;
   const insert = async (validated: readonly ValidatedTask[], traceContext: string | null) => {
     const inserted = await insertTasks(db, sql, validated, notifications, traceContext);
+    markExistingTasks(inserted.tasks, inserted.created);
     if (notifier && !inserted.notified) await publish(taskCreatedEvents(inserted.created));
     if (inserted.created.length > 0) await markChange();
     return inserted;
