@@ -9,6 +9,7 @@ import {
   formatTraceparent,
   parseStoredTraceContext,
   parseTraceparent,
+  UNSAMPLED_CREATOR,
   validTraceState,
   withPreviousRun,
 } from '../src/core/tracing/trace-context.ts';
@@ -70,6 +71,20 @@ describe('stored trace_context', () => {
     });
     // Created untraced, then a traced attempt failed: only the link.
     expect(parseStoredTraceContext(withPreviousRun(null, RUN))).toMatchObject({ parent: null });
+  });
+
+  it('reads "-" as a creator that was not sampled, with nothing else of it kept', () => {
+    expect(parseStoredTraceContext(UNSAMPLED_CREATOR)).toEqual({
+      parent: null,
+      previousRun: null,
+      unsampled: true,
+    });
+    expect(withPreviousRun(UNSAMPLED_CREATOR, RUN)).toBe(`-\n${RUN}`);
+    expect(parseStoredTraceContext(`-\n${RUN}`)).toMatchObject({
+      unsampled: true,
+      previousRun: { traceId: TRACE },
+    });
+    expect(parseStoredTraceContext('--')).toBeNull();
   });
 
   it('ignores what is not valid, part by part, and never throws', () => {

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as otel from '@opentelemetry/api';
 import {
+  AlwaysOffSampler,
   BasicTracerProvider,
   InMemorySpanExporter,
   SimpleSpanProcessor,
@@ -23,6 +24,7 @@ import { createNeonHttpDatabase } from '../src/adapters/edge/neon-http-database.
 import type { Database } from '../src/core/database.ts';
 import { ConfigError } from '../src/core/errors.ts';
 import { createTaskClient } from '../src/core/service/task-client.ts';
+import { runHandler } from '../src/core/execution/run-handler.ts';
 import { createRunTracer } from '../src/core/tracing/run-spans.ts';
 import { silentLogger } from '../worker/container/logger.ts';
 import { runWorker } from '../worker/container/run-worker.ts';
@@ -288,6 +290,55 @@ describe('with an SDK registered', () => {
     expect(exporter.getFinishedSpans().map((span) => span.parentSpanContext?.spanId)).toEqual([
       'cd'.repeat(8),
     ]);
+  });
+
+  it('a create span the sampler leaves out stores "-" only; each run gets its own unsampled context', async () => {
+    exporter.reset();
+    // The same API with an SDK whose sampler records nothing, as a 10 % ratio does for 9 in 10.
+    const dropping = new BasicTracerProvider({
+      sampler: new AlwaysOffSampler(),
+      spanProcessors: [new SimpleSpanProcessor(exporter)],
+    });
+    const trace = Object.assign(Object.create(otel.trace) as typeof otel.trace, {
+      getTracerProvider: () => dropping,
+      getTracer: (name: string) => dropping.getTracer(name),
+    });
+    const tracing = { ...otel, trace } as typeof otel;
+    const client = createTaskClient({ database: neonDb, schema: t.schema, tracing });
+    const [one, two] = await client.createTasks([{ name: 'trace.echo' }, { name: 'trace.echo' }]);
+    expect(await storedContext(one!.id)).toBe('-');
+    expect(await storedContext(two!.id)).toBe('-');
+
+    // The worker's side: no span, and nothing kept per run (one shared stand-in)...
+    const tracer = createRunTracer(otel, 'w1');
+    const base = { name: 'trace.echo', queue: 'q', attempt: 1, traceContext: '-' };
+    const runs = [tracer.start({ ...base, id: one!.id })!, tracer.start({ ...base, id: two!.id })!];
+    expect(runs[0]).toBe(runs[1]);
+    expect(tracer.sharedRun('-')).toBe(runs[0]);
+    expect(runs[0]).toMatchObject({ recording: false, shared: true, traceparent: '-' });
+    runs[0]!.end('completed');
+    // ...yet each run's context (in process) and each handler's ctx.traceparent (any executor) is
+    // an unsampled one of its own: unrelated runs never share a trace id.
+    const contexts = runs.map((run) => otel.trace.getSpanContext(run.context as otel.Context)!);
+    for (const context of contexts) expect(context).toMatchObject({ traceFlags: 0, isRemote: true });
+    expect(contexts[0]!.traceId).not.toBe(contexts[1]!.traceId);
+    const seen: (string | undefined)[] = [];
+    const registry = {
+      'trace.echo': (ctx: { traceparent?: string }) => void seen.push(ctx.traceparent, ctx.traceparent),
+    };
+    const task = { id: one!.id, name: 'trace.echo', argsJson: '[]', kwargsJson: '{}', attempt: 1 };
+    for (let i = 0; i < 2; i++) {
+      const outcome = await runHandler(registry, task, {
+        signal: new AbortController().signal,
+        traceparent: '-',
+      });
+      expect(outcome.ok).toBe(true);
+    }
+    for (const traceparent of seen) expect(traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+    expect(seen[0]).toBe(seen[1]); // the same within a run
+    expect(seen[2]).not.toBe(seen[0]);
+    await exporter.forceFlush();
+    expect(exporter.getFinishedSpans()).toEqual([]);
   });
 
   it('in process (runWorker, isolation none): the handler runs with the run span active', async () => {

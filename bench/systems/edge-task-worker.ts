@@ -60,6 +60,10 @@ const WORKER_SETTINGS: Record<string, WorkerSettings> = {
   best: BEST_DRAIN,
   // The same two with metrics and tracing on: what observability costs a drain.
   'default-observed': { ...DEFAULT_DRAIN, observed: { metrics: true, tracing: true } },
+  'default-observed-10pct': {
+    ...DEFAULT_DRAIN,
+    observed: { metrics: true, tracing: true, sampleRatio: 0.1 },
+  },
   'default-metrics': { ...DEFAULT_DRAIN, observed: { metrics: true, tracing: false } },
   'default-tracing': { ...DEFAULT_DRAIN, observed: { metrics: false, tracing: true } },
   'default-tracing-10pct': {
@@ -102,6 +106,8 @@ export const edgeTaskWorker: SystemDefinition = {
       best: 'runWorker: isolation none (handlers on the main thread), concurrency 50, pollInterval 100 ms, no notifier',
       'default-observed':
         'default, with a metrics registry (rendered every second) and OpenTelemetry tracing (BatchSpanProcessor); tasks created traced',
+      'default-observed-10pct':
+        'default-observed with a ParentBased(TraceIdRatio 0.1) sampler: metrics, and one task in ten traced',
       'default-metrics': 'default, with a metrics registry (rendered every second)',
       'default-tracing':
         'default, with OpenTelemetry tracing (BatchSpanProcessor); every task created traced',

@@ -32,6 +32,8 @@ export interface TaskContext<K extends Record<string, unknown> = Record<string, 
    * The W3C `traceparent` of this run's span when the worker traces (OpenTelemetry), else
    * undefined: start your own spans as its children, e.g. in a thread with
    * `propagation.extract(ROOT_CONTEXT, { traceparent: ctx.traceparent })` as their context.
+   * When the task's creator was not sampled it is an unsampled one (flags `00`), so your spans
+   * stay out of the sample too.
    */
   readonly traceparent?: string;
   /** Stores a JSON progress value on the task (visible as `task.progress`). */

@@ -183,7 +183,7 @@ export class ExecutorPool implements Executor {
       slot.lastActive = now;
       slot.runs.push(...batch);
       const trace = this.options.runTrace;
-      const tasks = batch.map(({ task }) => threadTask(task, trace?.traceparent(task.token)));
+      const tasks = batch.map(({ task }) => threadTask(task, trace?.traceparent(task)));
       slot.thread.postMessage({ type: 'run', tasks: encodeBatch(tasks) });
       if (wasIdle) this.startHead(slot);
       else this.armRelease(slot);

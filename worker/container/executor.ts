@@ -34,12 +34,22 @@ export interface ExecutorOptions {
   runTrace?: RunTrace;
 }
 
-/** What an executor hands a traced run's handler; keyed by the run's lease token. */
+/** A run as {@link RunTrace} finds it: its lease token, and its task's stored trace context. */
+export interface TracedRun {
+  token: string;
+  /** The claimed task's `trace_context` (callers pass the claimed task; absent: none). */
+  traceContext?: string | null;
+}
+
+/** What an executor hands a traced run's handler. */
 export interface RunTrace {
-  /** The W3C `traceparent` of the run's span (the handler's `ctx.traceparent`), if it has one. */
-  traceparent(token: string): string | undefined;
+  /**
+   * The W3C `traceparent` of the run's span (the handler's `ctx.traceparent`), if it has one;
+   * `-` for a fresh unsampled one made when the handler reads it (run-handler.ts).
+   */
+  traceparent(run: TracedRun): string | undefined;
   /** Calls `fn` with the run's span as the active OpenTelemetry context (handlers in process). */
-  within<T>(token: string, fn: () => T): T;
+  within<T>(run: TracedRun, fn: () => T): T;
 }
 
 export interface Executor {

@@ -61,7 +61,7 @@ export class InProcessExecutor implements Executor {
         }, timeoutSeconds * 1000);
       }
       const trace = this.options.runTrace;
-      const traceparent = trace?.traceparent(task.token);
+      const traceparent = trace?.traceparent(task);
       const run = () =>
         runHandler(this.registry, task, {
           signal: controller.signal,
@@ -69,7 +69,7 @@ export class InProcessExecutor implements Executor {
           traceparent,
         });
       // Traced: the handler runs with the run's span active, so the spans it makes are its children.
-      void (trace ? trace.within(task.token, run) : run()).then(finish);
+      void (trace ? trace.within(task, run) : run()).then(finish);
     });
   }
 

@@ -29,7 +29,7 @@ import {
   type RunTracer,
 } from '../../src/core/tracing/run-spans.ts';
 import { withPreviousRun } from '../../src/core/tracing/trace-context.ts';
-import type { RunTrace } from './executor.ts';
+import type { RunTrace, TracedRun } from './executor.ts';
 import type { Logger } from './logger.ts';
 import type { ClaimedTask } from './producer.ts';
 import type { WorkerObserver } from './worker-observer.ts';
@@ -90,7 +90,8 @@ class TracingObserver implements WorkerObserver, RunTrace {
 
   started(task: ClaimedTask): void {
     const span = this.tracer.start(task);
-    if (span) this.runs.set(task.token, span);
+    // The stand-in all runs of an unsampled creator share is found again from the task itself.
+    if (span && !span.shared) this.runs.set(task.token, span);
   }
 
   cancelled(task: ClaimedTask, started: boolean): void {
@@ -122,15 +123,19 @@ class TracingObserver implements WorkerObserver, RunTrace {
     }
   }
 
-  traceparent(token: string): string | undefined {
-    return this.runs.get(token)?.traceparent;
+  traceparent(run: TracedRun): string | undefined {
+    return this.spanOf(run)?.traceparent;
   }
 
-  within<T>(token: string, fn: () => T): T {
+  within<T>(run: TracedRun, fn: () => T): T {
     // Without a context manager nothing could read the context: it is not even made.
     if (!this.tracer.carriesContext) return fn();
-    const span = this.runs.get(token);
+    const span = this.spanOf(run);
     return span ? this.api.context.with(span.context, fn) : fn();
+  }
+
+  private spanOf(run: TracedRun): RunSpan | undefined {
+    return this.runs.get(run.token) ?? this.tracer.sharedRun(run.traceContext ?? null);
   }
 
   async close(): Promise<void> {

@@ -20,8 +20,11 @@ import type { Database } from '../../src/core/database.ts';
 import type { TaskRegistry } from '../../src/core/define-tasks.ts';
 import { DEFAULT_RETRY_BACKOFF, type RetryBackoff } from '../../src/core/retry-policy.ts';
 import { DEFAULT_SCHEMA } from '../../src/core/schema-name.ts';
-import { ERROR_HISTORY_LENGTH, workerStatements } from '../../src/core/sql/worker-statements.ts';
-import { taskStatements } from '../../src/core/sql/task-statements.ts';
+import {
+  ERROR_HISTORY_LENGTH,
+  workerStatements,
+  type WorkerStatements,
+} from '../../src/core/sql/worker-statements.ts';
 import { writeBack, type Landed, type WriteBack } from '../../src/core/execution/write-back.ts';
 import { writeCutOffs, type CutOff, type CutOffContext } from './inline-cut-off.ts';
 import { BackgroundWriter, runPool } from './inline-pool.ts';
@@ -123,7 +126,7 @@ export async function runDueTasks(options: InlineExecutorOptions): Promise<Inlin
     options.onLanded?.(landed);
   });
   const claimState = { longTasks: options.longTasks ?? 'try', fittingLeft: true };
-  const cancelCheck = rowCancelCheck(options);
+  const cancelCheck = rowCancelCheck(options, sql);
   try {
     result.claimed = await runPool<ClaimedTask>({
       concurrency: options.concurrency ?? 4,
@@ -209,13 +212,12 @@ async function writeFinished(
 }
 
 /** The cancellation check of runs: the row is `CANCELLED` and keeps the run's lease token. */
-function rowCancelCheck(options: InlineExecutorOptions): CancelCheck {
-  const { taskGet } = taskStatements(options.schema ?? DEFAULT_SCHEMA);
+function rowCancelCheck(options: InlineExecutorOptions, sql: WorkerStatements): CancelCheck {
   return {
     intervalMs: options.cancelCheckMs ?? 5000,
     cancelled: async (task) => {
-      const row = (await options.db.query(taskGet, [task.id])).rows[0];
-      return row?.status === 'CANCELLED' && String(row.lease_token) === task.token;
+      const { rows } = await options.db.query(sql.taskRunCancelled, [task.id, task.token], { prepare: true });
+      return rows[0]?.cancelled === true;
     },
   };
 }

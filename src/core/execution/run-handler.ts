@@ -8,6 +8,7 @@ import type { TaskContext, TaskRegistry } from '../define-tasks.ts';
 import { toStrictJson } from '../json-value.ts';
 import { serializeError, unknownTaskError, type SerializedError } from '../task-error.ts';
 import type { JsonValue } from '../task.ts';
+import { FRESH_UNSAMPLED, freshUnsampledTraceparent } from '../tracing/trace-context.ts';
 
 /** What a handler needs to know about its task. */
 export interface RunnableTask {
@@ -18,7 +19,11 @@ export interface RunnableTask {
   /** JSON text of the kwargs object, as stored. */
   kwargsJson: string;
   attempt: number;
-  /** The W3C `traceparent` of the run's span, when the executor traces it. */
+  /**
+   * The W3C `traceparent` of the run's span, when the executor traces it; `-`
+   * ({@link FRESH_UNSAMPLED}) for a run of an unsampled creator: the handler gets a fresh
+   * unsampled one, made when it reads it.
+   */
   traceparent?: string;
 }
 
@@ -52,6 +57,7 @@ export async function runHandler(
       options.onProgress?.(toStrictJson(value, 'progress'));
     },
   };
+  if (ctx.traceparent === FRESH_UNSAMPLED) freshTraceparentOnRead(ctx);
   let value: unknown;
   try {
     value = await handler(...(JSON.parse(task.argsJson) as unknown[]), ctx);
@@ -68,4 +74,13 @@ export async function runHandler(
     // Retrying would return the same value: fail at once, naming it.
     return { ok: false, error: serializeError(error, true), duration: duration() };
   }
+}
+
+/** Makes `ctx.traceparent` a fresh unsampled `traceparent`, made at its first read. */
+function freshTraceparentOnRead(ctx: { traceparent?: string }): void {
+  let made: string | undefined;
+  Object.defineProperty(ctx, 'traceparent', {
+    enumerable: true,
+    get: () => (made ??= freshUnsampledTraceparent()),
+  });
 }

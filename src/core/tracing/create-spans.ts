@@ -1,7 +1,8 @@
 /**
  * The client's side of tracing: `createTask`, `createTasks` and `createTaskWith` each run inside
  * a PRODUCER span, a child of the active context, and store that span's context in the rows
- * they insert (`trace_context`), so that the worker's run spans continue the trace.
+ * they insert (`trace_context`), so that the worker's run spans continue the trace; a span the
+ * SDK's sampler left out stores only that fact (`-`, see trace-context.ts).
  *
  * - Name `task_worker.create <task name>` (`task_worker.create` for a batch of several names).
  * - Attributes: `messaging.system` `edge_task_worker`, `messaging.operation.type` and
@@ -28,7 +29,10 @@ import {
   type OtelSpan,
   type TracingApi,
 } from './otel-api.ts';
-import { formatCreatorContext, parseTraceparent } from './trace-context.ts';
+import { formatCreatorContext, parseTraceparent, UNSAMPLED_CREATOR } from './trace-context.ts';
+
+/** The W3C trace-flags bit "sampled". */
+const SAMPLED = 0x01;
 
 /** What a create call is about to store. */
 export interface CreateTarget {
@@ -131,10 +135,14 @@ function sole(values: readonly string[]): string | undefined {
   return first !== undefined && values.every((value) => value === first) ? first : undefined;
 }
 
-/** The span's context as `trace_context` stores it; null when it has no valid one. */
+/**
+ * The span's context as `trace_context` stores it: {@link UNSAMPLED_CREATOR} when it was not
+ * sampled (nothing of it is recorded, so nothing is kept); null when it has no valid context.
+ */
 function storableContext(span: OtelSpan): string | null {
   const context = span.spanContext();
   if (!parseTraceparent(`00-${context.traceId}-${context.spanId}-01`)) return null;
+  if ((context.traceFlags & SAMPLED) === 0) return UNSAMPLED_CREATOR;
   let traceState: string | undefined;
   try {
     traceState = context.traceState?.serialize();

@@ -4,9 +4,10 @@
  *
  * - Name `task_worker.run <task name>`; parent: the creating span (every attempt is its child,
  *   so all attempts share its trace); a root span when the task was created untraced; no span
- *   at all when the creating span was not sampled (its flags say so): the run follows the
- *   creator's decision, as the SDK's default parent-based sampler would, and the handler gets
- *   the creator's context, so its own spans stay out of the sample too.
+ *   at all when the creating span was not sampled (its flags say so, or the row stores only that
+ *   fact): the run follows the creator's decision, as the SDK's default parent-based sampler
+ *   would, and the handler gets an unsampled context (the creator's when stored, else a fresh
+ *   one per run), so its own spans stay out of the sample too.
  * - Link: to the previous attempt's run span, when that attempt was traced and its failure
  *   scheduled this retry (attribute `task_worker.link.type` = `previous_attempt`).
  * - Attributes: `messaging.system` `edge_task_worker`, `messaging.operation.type` `process`,
@@ -35,7 +36,14 @@ import {
   type OtelTracer,
   type TracingApi,
 } from './otel-api.ts';
-import { formatTraceparent, parseStoredTraceContext, type ParentContext } from './trace-context.ts';
+import {
+  formatTraceparent,
+  FRESH_UNSAMPLED,
+  freshUnsampledTraceparent,
+  parseStoredTraceContext,
+  parseTraceparent,
+  type ParentContext,
+} from './trace-context.ts';
 
 /**
  * How a run ended: `completed`; `retry` (failed, retry scheduled); `failed` (failed for good);
@@ -67,6 +75,11 @@ export interface RunSpan {
    */
   readonly recording: boolean;
   /**
+   * True for a stand-in that every run of an unsampled creator shares (nothing per run to keep:
+   * {@link RunTracer.sharedRun} finds it again).
+   */
+  readonly shared?: boolean;
+  /**
    * Ends the span (once; later calls do nothing): `error` when the handler failed, `retryAt`
    * when that failure scheduled a retry.
    */
@@ -81,6 +94,11 @@ export interface RunSpan {
 export interface RunTracer {
   /** The run's span; undefined while no SDK is registered (then nothing is paid). */
   start(task: RunSpanTask): RunSpan | undefined;
+  /**
+   * The shared stand-in {@link start} gives every run of a task whose creator was not sampled,
+   * found from the stored context alone; undefined for any other task (or with no SDK).
+   */
+  sharedRun(traceContext: string | null): RunSpan | undefined;
   /**
    * Whether code given a run's context would see it: false while no context manager is
    * registered (the API's default), when making the context would be wasted work.
@@ -122,7 +140,7 @@ class ApiRunTracer implements RunTracer {
     if (!tracer) return undefined;
     const origin = this.origins.of(task.traceContext);
     // The creator's sampler left this task out: its runs follow, as a parent-based sampler (the
-    // SDK default) would decide, at no cost: no span, the creator's context handed on.
+    // SDK default) would decide, at no cost: no span, an unsampled context handed on.
     if (origin.unsampled) return origin.unsampled;
     const span = tracer.startSpan(
       this.spanName(task.name),
@@ -130,6 +148,10 @@ class ApiRunTracer implements RunTracer {
       origin.parent,
     );
     return new SdkRunSpan(this.api, span, origin.parent);
+  }
+
+  sharedRun(traceContext: string | null): RunSpan | undefined {
+    return this.tracer ? this.origins.of(traceContext).unsampled : undefined;
   }
 
   private spanName(name: string): string {
@@ -175,7 +197,7 @@ interface Origin {
   parent: OtelContext;
   /** The link to the previous attempt's run span, if any (the SDK copies it per span). */
   links: OtelLink[];
-  /** Set when the creator was not sampled: the run that hands its context on, span-less. */
+  /** Set when the creator was not sampled: the span-less stand-in of its runs (shared). */
   unsampled?: RunSpan;
 }
 
@@ -187,6 +209,7 @@ interface Origin {
 class OriginCache {
   private readonly api: TracingApi;
   private readonly origins = new Map<string, Origin>();
+  private fresh: FreshUnsampledRuns | undefined;
 
   constructor(api: TracingApi) {
     this.api = api;
@@ -206,9 +229,15 @@ class OriginCache {
   private read(traceContext: string | null): Origin {
     const { api } = this;
     const stored = parseStoredTraceContext(traceContext);
+    // Only the fact is stored: each run gets an unsampled context of its own, as the SDK gives
+    // an unsampled root span fresh ids (one shared context would tie unrelated runs together).
+    if (stored?.unsampled) {
+      this.fresh ??= new FreshUnsampledRuns(api);
+      return { parent: api.ROOT_CONTEXT, links: NO_LINKS, unsampled: this.fresh };
+    }
     const parent = stored?.parent ? remoteParent(api, stored.parent) : api.ROOT_CONTEXT;
     if (stored?.parent && (stored.parent.traceFlags & SAMPLED) === 0)
-      return { parent, links: NO_LINKS, unsampled: new UnsampledRun(parent, stored.parent) };
+      return { parent, links: NO_LINKS, unsampled: new UnsampledRun(api, stored.parent) };
     const links: OtelLink[] = stored?.previousRun
       ? [{ context: { ...stored.previousRun, isRemote: true }, attributes: PREVIOUS_ATTEMPT }]
       : NO_LINKS;
@@ -221,15 +250,46 @@ const ORIGINS_KEPT = 1000;
 
 const PREVIOUS_ATTEMPT = { 'task_worker.link.type': 'previous_attempt' };
 
-/** The runs of a task its creator did not sample (shared by them): the creator's context. */
+/** The runs of a task its creator did not sample, when its context is stored: shared by them. */
 class UnsampledRun implements RunSpan {
   readonly traceparent: string;
-  readonly context: OtelContext;
   readonly recording = false;
+  readonly shared = true;
+  private readonly api: TracingApi;
+  private readonly parent: ParentContext;
+  private made: OtelContext | undefined;
 
-  constructor(context: OtelContext, parent: ParentContext) {
-    this.context = context;
+  constructor(api: TracingApi, parent: ParentContext) {
+    this.api = api;
+    this.parent = parent;
     this.traceparent = formatTraceparent(parent);
+  }
+
+  get context(): OtelContext {
+    this.made ??= remoteParent(this.api, this.parent);
+    return this.made;
+  }
+
+  end(): void {}
+}
+
+/**
+ * The runs of tasks whose creator was not sampled and stored only that fact: one object for all.
+ * Each run still gets unsampled ids of its own, made only when used: the handler's
+ * `ctx.traceparent` from {@link FRESH_UNSAMPLED} (run-handler.ts), each read of `context` here.
+ */
+class FreshUnsampledRuns implements RunSpan {
+  readonly traceparent = FRESH_UNSAMPLED;
+  readonly recording = false;
+  readonly shared = true;
+  private readonly api: TracingApi;
+
+  constructor(api: TracingApi) {
+    this.api = api;
+  }
+
+  get context(): OtelContext {
+    return remoteParent(this.api, parseTraceparent(freshUnsampledTraceparent())!);
   }
 
   end(): void {}

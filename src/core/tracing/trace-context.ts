@@ -5,7 +5,8 @@
  *
  * Stored form, one or two lines:
  * - line 1: the creating span's `traceparent`, then its `tracestate` after one space when it has
- *   one; empty when the task was created without tracing;
+ *   one; {@link UNSAMPLED_CREATOR} (`-`) when that span was not sampled; empty when the task was
+ *   created without tracing;
  * - line 2 (after a traced attempt failed and a retry was scheduled): the `traceparent` of that
  *   attempt's run span, which the next attempt's span links to.
  *
@@ -29,10 +30,58 @@ export interface ParentContext extends SpanContextFields {
   traceState?: string;
 }
 
+/**
+ * Line 1 of `trace_context` when the creating span was not sampled. Nothing of that trace is
+ * recorded, so nothing of it is kept: the row pays 2 bytes instead of the ~56 of a
+ * `traceparent`, which Postgres rewrites with the row at every claim and write-back (about a
+ * tenth of a no-op task's database work, for every unsampled task; docs/BENCHMARKS.md). The run
+ * follows the decision (no span), and its handler gets a fresh unsampled context. A full
+ * unsampled `traceparent` (set through SQL, or stored by an older client) is still read as such.
+ */
+export const UNSAMPLED_CREATOR = '-';
+
+/**
+ * What an executor hands a handler (`traceparent`) for a run of an unsampled creator that
+ * stored only that fact: the handler's `ctx.traceparent` is then a fresh unsampled one, made
+ * when it is read ({@link freshUnsampledTraceparent}; run-handler.ts).
+ */
+export const FRESH_UNSAMPLED = '-';
+
+const HEX_BYTES = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
+// Random bytes drawn 6 KiB at a time: one getRandomValues call per 256 contexts.
+const randomPool = new Uint8Array(24 * 256);
+let randomOffset = randomPool.length;
+
+/** `bytes` random bytes as lowercase hex, never all zero (W3C ids must not be). */
+function randomHex(bytes: number): string {
+  if (randomOffset + bytes > randomPool.length) {
+    crypto.getRandomValues(randomPool);
+    randomOffset = 0;
+  }
+  let hex = '';
+  let any = 0;
+  for (let i = 0; i < bytes; i++) {
+    const byte = randomPool[randomOffset++]!;
+    any |= byte;
+    hex += HEX_BYTES[byte];
+  }
+  return any === 0 ? `${hex.slice(0, -2)}01` : hex;
+}
+
+/**
+ * A `traceparent` with fresh random ids and the sampled flag off: what the SDK gives a root
+ * span its sampler leaves out, so that the spans under it stay out too.
+ */
+export function freshUnsampledTraceparent(): string {
+  return `00-${randomHex(16)}-${randomHex(8)}-00`;
+}
+
 /** What a task row's `trace_context` says. */
 export interface StoredTraceContext {
   /** The span that created the task, or null. */
   parent: ParentContext | null;
+  /** Set when the task was created in a span that was not sampled ({@link UNSAMPLED_CREATOR}). */
+  unsampled?: true;
   /** The run span of the attempt before, when it was traced and scheduled this retry; or null. */
   previousRun: SpanContextFields | null;
 }
@@ -115,8 +164,9 @@ export function parseStoredTraceContext(text: string | null | undefined): Stored
   const newline = text.indexOf('\n');
   const creator = newline < 0 ? text : text.slice(0, newline);
   const previous = newline < 0 ? '' : text.slice(newline + 1);
-  const parent = parseCreator(creator);
   const previousRun = previous === '' ? null : parseTraceparent(previous);
+  if (creator === UNSAMPLED_CREATOR) return { parent: null, previousRun, unsampled: true };
+  const parent = parseCreator(creator);
   return parent || previousRun ? { parent, previousRun } : null;
 }
 
@@ -134,7 +184,12 @@ function parseCreator(line: string): ParentContext | null {
  * `stored` (when valid), then the failed run's `traceparent` (as its span formatted it).
  */
 export function withPreviousRun(stored: string | null, runTraceparent: string): string {
-  const parent = parseStoredTraceContext(stored)?.parent;
-  const creator = parent ? formatCreatorContext(parent, parent.traceState) : '';
+  const read = parseStoredTraceContext(stored);
+  const parent = read?.parent;
+  const creator = parent
+    ? formatCreatorContext(parent, parent.traceState)
+    : read?.unsampled
+      ? UNSAMPLED_CREATOR
+      : '';
   return `${creator}\n${runTraceparent}`;
 }
