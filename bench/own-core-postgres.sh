@@ -4,7 +4,7 @@
 # CPU 1 against it:
 #
 #   bash bench/own-core-postgres.sh start     # prints the BENCH_DATABASE_URL to use
-#   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5499/test \
+#   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5499/test BENCH_DATABASE_CPUS=0 \
 #     taskset -c 1 npm run bench -- --only drain --systems ours --modes default,default-observed-10pct
 #   bash bench/own-core-postgres.sh stop
 #
@@ -29,7 +29,7 @@ case "${1:-}" in
       -o '-p $PORT -k $DIR -c listen_addresses=127.0.0.1' start" > /dev/null
     psql -h 127.0.0.1 -p "$PORT" -U postgres -qtc "select 1 from pg_database where datname = 'test'" | grep -q 1 \
       || psql -h 127.0.0.1 -p "$PORT" -U postgres -qc "create database test"
-    echo "BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:$PORT/test (Postgres on CPU 0: run the bench with taskset -c 1)"
+    echo "BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:$PORT/test BENCH_DATABASE_CPUS=0 (Postgres on CPU 0: run the bench with taskset -c 1)"
     ;;
   stop)
     [ -f "$DIR/data/postmaster.pid" ] && as_owner "'$BIN/pg_ctl' -D '$DIR/data' -m fast -w stop" > /dev/null

@@ -13,7 +13,7 @@
  */
 import type { BenchSizes } from '../bench-options.ts';
 import { isPeerDefaultsMode, type BenchJob } from '../systems/queue-system.ts';
-import { machineBusyMicros } from '../machine-cpu.ts';
+import { cpusBusyMicros, databaseCpus, machineBusyMicros } from '../machine-cpu.ts';
 import { waitFor } from '../wait-for.ts';
 import type { RunContext, SystemWorkloadSpec } from './system-workload.ts';
 
@@ -31,6 +31,8 @@ async function drain({ system, progress }: RunContext, jobs: number): Promise<Re
   const started = performance.now();
   const cpuAtStart = process.cpuUsage();
   const machineAtStart = machineBusyMicros();
+  const dbCpus = databaseCpus();
+  const databaseAtStart = cpusBusyMicros(dbCpus);
   const worker = await system.startWorker();
   const ready = performance.now();
   let polls = 0;
@@ -52,6 +54,7 @@ async function drain({ system, progress }: RunContext, jobs: number): Promise<Re
     );
     const cpu = process.cpuUsage(cpuAtStart);
     const machineAtEnd = machineBusyMicros();
+    const databaseAtEnd = cpusBusyMicros(dbCpus);
     const completed = await system.countCompleted();
     if (completed !== jobs) {
       const rest = (await system.describeUnfinished?.()) ?? '';
@@ -67,6 +70,9 @@ async function drain({ system, progress }: RunContext, jobs: number): Promise<Re
       cpuMicrosPerJob: (cpu.user + cpu.system) / jobs,
       ...(machineAtStart !== undefined && machineAtEnd !== undefined
         ? { machineCpuMicrosPerJob: (machineAtEnd - machineAtStart) / jobs }
+        : {}),
+      ...(databaseAtStart !== undefined && databaseAtEnd !== undefined
+        ? { databaseCpuMicrosPerJob: (databaseAtEnd - databaseAtStart) / jobs }
         : {}),
     };
   } finally {
@@ -97,6 +103,8 @@ const metrics: SystemWorkloadSpec['metrics'] = [
   { key: 'cpuMicrosPerJob', label: 'process CPU µs/job', better: 'lower', digits: 1 },
   // Every process's (Postgres's too): what a job costs the machine (bench/machine-cpu.ts).
   { key: 'machineCpuMicrosPerJob', label: 'machine CPU µs/job', better: 'lower', digits: 1 },
+  // The CPUs of BENCH_DATABASE_CPUS (Postgres pinned there, the bench elsewhere): the database's.
+  { key: 'databaseCpuMicrosPerJob', label: 'database CPU µs/job', better: 'lower', digits: 1 },
 ];
 
 export const drainWorkload: SystemWorkloadSpec = {
@@ -106,7 +114,8 @@ export const drainWorkload: SystemWorkloadSpec = {
     `${sizes.drainJobs.toLocaleString('en-US')} no-op jobs enqueued first (not timed); the clock stops at the first check (every ${POLL_MS} ms, an "exists" probe) finding no job left; a count then confirms all completed. ` +
     '"after start": from the return of the worker start call; "incl. start": from just before it; ' +
     '"process CPU": the bench process\'s CPU time (all its threads, where every worker runs) over the drain, per job; ' +
-    '"machine CPU": every process\'s (Postgres and Redis too), from /proc/stat.',
+    '"machine CPU": every process\'s (Postgres and Redis too), from /proc/stat; ' +
+    '"database CPU" (with BENCH_DATABASE_CPUS): the CPUs Postgres is pinned to.',
   metrics,
   run: (context) => drain(context, context.sizes.drainJobs),
 };
