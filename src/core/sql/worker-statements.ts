@@ -12,6 +12,7 @@
 import { leaderFence } from './maintainer-statements.ts';
 import { flowClaimStatements, type FlowClaimStatements } from './flow-control-statements.ts';
 import { quoteSchema } from '../schema-name.ts';
+import { fence, fenceColumns } from './run-fence.ts';
 
 /** How many errors `error_history` keeps per task (most recent last). */
 export const ERROR_HISTORY_LENGTH = 10;
@@ -35,13 +36,6 @@ const history = (attempt: string, message: string, type: string, now: string) =>
   `jsonb_path_query_array(t.error_history || jsonb_build_array(jsonb_build_object(
        'attempt', ${attempt}, 'message', left(${message}, 2000), 'type', ${type}, 'at', ${now})),
        '$[last-${ERROR_HISTORY_LENGTH - 1} to last]')`;
-
-// The fence of every write a run makes (heartbeat, progress, completion, failure, put-back):
-// its attempt and the lease token its claim wrote, on a row still running. The token tells
-// apart two runs of one attempt by one worker (a claim lost in a crash, then claimed again);
-// a row with no token (claimed before migration 0004) matches no write from this version.
-const fence = (input: string) =>
-  `t.attempt = ${input}.attempt and t.lease_token::text = ${input}.token and t.status = 'PROGRESS'`;
 
 export interface WorkerStatements extends FlowClaimStatements {
   /**
@@ -256,8 +250,8 @@ const cutOffsSinceGiveUp = `(
 function cutOffStatements(tasks: string): Pick<WorkerStatements, 'taskCutOff'> {
   return {
     taskCutOff: `
-with input as (
-  select x.*, ${cutOffsSinceGiveUp} + 1 >= $4::int as give_up
+with input as materialized (
+  select x.*, ${cutOffsSinceGiveUp} + 1 >= $4::int as give_up, ${fenceColumns('$2')}
   from jsonb_to_recordset($1::jsonb) as x(
     id text, attempt int, token text, duration float8, cut_message text, fail_message text)
   join ${tasks} t on t.id = x.id
@@ -279,7 +273,7 @@ set status = case when input.give_up then 'FAILED' else 'PENDING' end,
     )},
     lease_until = null, lease_token = null, updated_at = coalesce($3::timestamptz, now())
 from input
-where t.id = input.id and ${fence('input')} and t.worker_id = $2
+where ${fence('input')}
 returning t.id, input.token, t.status, t.queue, t.name, t.attempt`,
   };
 }
@@ -293,25 +287,29 @@ function writeBackStatements(
 > {
   return {
     taskHeartbeat: `
+with owned as materialized (
+  select run.*, ${fenceColumns('$3')} from unnest($1::text[], $2::int[], $6::text[]) as run(id, attempt, token)
+)
 update ${tasks} t
 set lease_until = coalesce($5::timestamptz, now()) + make_interval(secs => $4::float8)
-from unnest($1::text[], $2::int[], $6::text[]) as owned(id, attempt, token)
-where t.id = owned.id and ${fence('owned')} and t.worker_id = $3
+from owned
+where ${fence('owned')}
 returning t.id, owned.token`,
     taskCompleteMany: `
-with input as (
-  select * from jsonb_to_recordset($1::jsonb) as x(id text, attempt int, token text, result jsonb, duration float8)
+with input as materialized (
+  select x.*, ${fenceColumns('$2')}
+  from jsonb_to_recordset($1::jsonb) as x(id text, attempt int, token text, result jsonb, duration float8)
 )
 update ${tasks} t
 set status = 'COMPLETED', result = input.result, duration = input.duration,
     finished_at = coalesce($3::timestamptz, now()), updated_at = coalesce($3::timestamptz, now()),
     lease_until = null, lease_token = null
 from input
-where t.id = input.id and ${fence('input')} and t.worker_id = $2
+where ${fence('input')}
 returning t.id, input.token, t.queue, t.name, t.attempt`,
     taskFailMany: `
-with input as (
-  select x.*, x.retryable and t.retry_count < coalesce(t.max_retries, 0) as retry
+with input as materialized (
+  select x.*, x.retryable and t.retry_count < coalesce(t.max_retries, 0) as retry, ${fenceColumns('$2')}
   from jsonb_to_recordset($1::jsonb) as x(
     id text, attempt int, token text, error text, error_type text, error_stack text, duration float8,
     retryable boolean)
@@ -330,19 +328,23 @@ set status = case when input.retry then 'PENDING' else 'FAILED' end,
     duration = input.duration, lease_until = null, lease_token = null,
     updated_at = coalesce($3::timestamptz, now())
 from input
-where t.id = input.id and ${fence('input')} and t.worker_id = $2
+where ${fence('input')}
 returning t.id, input.token, t.status, t.queue, t.name, t.attempt, t.run_at`,
     taskPutBack: `
+with owned as materialized (
+  select run.*, ${fenceColumns('$3')} from unnest($1::text[], $2::int[], $5::text[]) as run(id, attempt, token)
+)
 update ${tasks} t
 set status = 'PENDING', worker_id = null, lease_until = null, lease_token = null, started_at = null,
     updated_at = coalesce($4::timestamptz, now())
-from unnest($1::text[], $2::int[], $5::text[]) as owned(id, attempt, token)
-where t.id = owned.id and ${fence('owned')} and t.worker_id = $3
+from owned
+where ${fence('owned')}
 returning t.id, t.queue, t.name, t.attempt`,
     taskProgress: `
+with run as materialized (select $1::text as id, $2::int as attempt, $5::text as token, ${fenceColumns('$3')})
 update ${tasks} t set progress = $4::jsonb
-from (select $2::int as attempt, $5::text as token) as run
-where t.id = $1 and ${fence('run')} and t.worker_id = $3
+from run
+where ${fence('run')}
 returning t.id`,
     taskRunCancelled: `
 select t.status = 'CANCELLED' and t.lease_token::text is not distinct from $2::text as cancelled
