@@ -8,12 +8,12 @@
  *   (its slot taken by another worker's long run) waits as long, yet is not reported.
  */
 import { describe, expect, inject, it } from 'vitest';
-import type { Database } from '../src/core/database.ts';
 import type { LogFields, LogLevel } from '../src/core/logger.ts';
 import { createRedisNotifier } from '../src/adapters/node/redis-notifier.ts';
 import { createTaskClient } from '../src/core/service/task-client.ts';
 import { runWorker, type WorkerHandle } from '../worker/container/run-worker.ts';
 import { unannouncedTasks, UNANNOUNCED_WARN_EVERY_MS } from '../worker/container/unannounced-tasks.ts';
+import { countingDatabase } from './support/drivers.ts';
 import { useTestSchema } from './support/test-schema.ts';
 import { waitFor } from './support/wait-for.ts';
 
@@ -83,15 +83,7 @@ describe('workers that listen for notifications', () => {
 
   async function listeningWorker(name: string, queues: string[], concurrency: number) {
     const logger = recordingLogger();
-    let queries = 0;
-    const database: Database = {
-      query: (text, params, options) => {
-        queries++;
-        return t.db.query(text, params, options);
-      },
-      transaction: (batch) => t.db.transaction(batch),
-      close: () => Promise.resolve(),
-    };
+    const database = countingDatabase(t.db);
     const notifier = createRedisNotifier({ url: redisUrl, onError: quiet, connectionName: name });
     const worker = await runWorker({
       tasks: 'test/fixtures/tasks.ts',
@@ -109,9 +101,9 @@ describe('workers that listen for notifications', () => {
     // once its start-up looks are over: a second without a query.
     await waitFor(
       async () => {
-        const before = queries;
+        const before = database.statements.length;
         await new Promise((resolve) => setTimeout(resolve, 1000));
-        return queries === before;
+        return database.statements.length === before;
       },
       { what: `${name} asleep` },
     );

@@ -29,10 +29,7 @@ import {
   type OtelSpan,
   type TracingApi,
 } from './otel-api.ts';
-import { formatCreatorContext, parseTraceparent, UNSAMPLED_CREATOR } from './trace-context.ts';
-
-/** The W3C trace-flags bit "sampled". */
-const SAMPLED = 0x01;
+import { formatCreatorContext, parseTraceparent, SAMPLED_FLAG, UNSAMPLED_CREATOR } from './trace-context.ts';
 
 /** What a create call is about to store. */
 export interface CreateTarget {
@@ -142,7 +139,7 @@ function sole(values: readonly string[]): string | undefined {
 function storableContext(span: OtelSpan): string | null {
   const context = span.spanContext();
   if (!parseTraceparent(`00-${context.traceId}-${context.spanId}-01`)) return null;
-  if ((context.traceFlags & SAMPLED) === 0) return UNSAMPLED_CREATOR;
+  if ((context.traceFlags & SAMPLED_FLAG) === 0) return UNSAMPLED_CREATOR;
   let traceState: string | undefined;
   try {
     traceState = context.traceState?.serialize();

@@ -39,9 +39,9 @@ import {
 import {
   formatTraceparent,
   FRESH_UNSAMPLED,
-  freshUnsampledTraceparent,
+  freshUnsampledContext,
   parseStoredTraceContext,
-  parseTraceparent,
+  SAMPLED_FLAG,
   type ParentContext,
 } from './trace-context.ts';
 
@@ -188,7 +188,6 @@ const PROBE_SPAN_CONTEXT: OtelSpanContext = {
   isRemote: true,
 };
 
-const SAMPLED = 0x01;
 const NO_LINKS = Object.freeze([]) as unknown as OtelLink[];
 
 /** What a task's stored `trace_context` makes of its runs: the same for every task sharing it. */
@@ -236,7 +235,7 @@ class OriginCache {
       return { parent: api.ROOT_CONTEXT, links: NO_LINKS, unsampled: this.fresh };
     }
     const parent = stored?.parent ? remoteParent(api, stored.parent) : api.ROOT_CONTEXT;
-    if (stored?.parent && (stored.parent.traceFlags & SAMPLED) === 0)
+    if (stored?.parent && (stored.parent.traceFlags & SAMPLED_FLAG) === 0)
       return { parent, links: NO_LINKS, unsampled: new UnsampledRun(api, stored.parent) };
     const links: OtelLink[] = stored?.previousRun
       ? [{ context: { ...stored.previousRun, isRemote: true }, attributes: PREVIOUS_ATTEMPT }]
@@ -289,7 +288,7 @@ class FreshUnsampledRuns implements RunSpan {
   }
 
   get context(): OtelContext {
-    return remoteParent(this.api, parseTraceparent(freshUnsampledTraceparent())!);
+    return remoteParent(this.api, freshUnsampledContext());
   }
 
   end(): void {}

@@ -15,6 +15,9 @@
  * @module
  */
 
+/** The trace-flags bit "sampled". */
+export const SAMPLED_FLAG = 0x01;
+
 /** The span context fields a `traceparent` carries. */
 export interface SpanContextFields {
   /** 32 lowercase hex digits, not all zero. */
@@ -69,11 +72,16 @@ function randomHex(bytes: number): string {
 }
 
 /**
- * A `traceparent` with fresh random ids and the sampled flag off: what the SDK gives a root
- * span its sampler leaves out, so that the spans under it stay out too.
+ * Fresh random ids with the sampled flag off: what the SDK gives a root span its sampler leaves
+ * out, so that the spans under it stay out too.
  */
+export function freshUnsampledContext(): SpanContextFields {
+  return { traceId: randomHex(16), spanId: randomHex(8), traceFlags: 0 };
+}
+
+/** The `traceparent` of a {@link freshUnsampledContext}. */
 export function freshUnsampledTraceparent(): string {
-  return `00-${randomHex(16)}-${randomHex(8)}-00`;
+  return formatTraceparent(freshUnsampledContext());
 }
 
 /** What a task row's `trace_context` says. */
